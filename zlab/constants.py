@@ -1,0 +1,195 @@
+"""Constants with pyzmq's names and libzmq's numeric values.
+
+Owns: socket types, send/recv flags, poll events, socket options, monitor events,
+security mechanisms and the errno values zlab raises. Layer L0: imports nothing from zlab.
+Values match libzmq so that options and errors read the same in zlab and pyzmq code.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+from enum import IntEnum
+
+
+class SocketType(IntEnum):
+    """Socket types (``zlab.PUSH`` ...)."""
+
+    PAIR = 0
+    PUB = 1
+    SUB = 2
+    REQ = 3
+    REP = 4
+    DEALER = 5
+    ROUTER = 6
+    PULL = 7
+    PUSH = 8
+    XPUB = 9
+    XSUB = 10
+    STREAM = 11
+
+
+class Flag(IntEnum):
+    """Send and receive flags."""
+
+    DONTWAIT = 1
+    NOBLOCK = 1
+    SNDMORE = 2
+
+
+class PollEvent(IntEnum):
+    """Poll event bits, as returned by ``EVENTS`` and ``Poller.poll``."""
+
+    POLLIN = 1
+    POLLOUT = 2
+    POLLERR = 4
+    POLLPRI = 8
+
+
+class SocketOption(IntEnum):
+    """Socket option numbers (``setsockopt`` / ``getsockopt``)."""
+
+    AFFINITY = 4
+    ROUTING_ID = 5
+    IDENTITY = 5
+    SUBSCRIBE = 6
+    UNSUBSCRIBE = 7
+    SNDBUF = 11
+    RCVBUF = 12
+    RCVMORE = 13
+    FD = 14
+    EVENTS = 15
+    TYPE = 16
+    LINGER = 17
+    RECONNECT_IVL = 18
+    BACKLOG = 19
+    RECONNECT_IVL_MAX = 21
+    MAXMSGSIZE = 22
+    SNDHWM = 23
+    RCVHWM = 24
+    RCVTIMEO = 27
+    SNDTIMEO = 28
+    IPV4ONLY = 31
+    LAST_ENDPOINT = 32
+    ROUTER_MANDATORY = 33
+    TCP_KEEPALIVE = 34
+    IMMEDIATE = 39
+    XPUB_VERBOSE = 40
+    IPV6 = 42
+    MECHANISM = 43
+    PLAIN_SERVER = 44
+    PLAIN_USERNAME = 45
+    PLAIN_PASSWORD = 46
+    CURVE_SERVER = 47
+    CURVE_PUBLICKEY = 48
+    CURVE_SECRETKEY = 49
+    CURVE_SERVERKEY = 50
+    PROBE_ROUTER = 51
+    REQ_CORRELATE = 52
+    REQ_RELAXED = 53
+    CONFLATE = 54
+    ZAP_DOMAIN = 55
+    ROUTER_HANDOVER = 56
+    CONNECT_ROUTING_ID = 61
+    HANDSHAKE_IVL = 66
+    XPUB_NODROP = 69
+    BLOCKY = 70
+    XPUB_MANUAL = 71
+    INVERT_MATCHING = 74
+    HEARTBEAT_IVL = 75
+    HEARTBEAT_TTL = 76
+    HEARTBEAT_TIMEOUT = 77
+    CONNECT_TIMEOUT = 79
+    THREAD_SAFE = 81
+
+
+class Event(IntEnum):
+    """Socket monitor events (libzmq's bit values)."""
+
+    CONNECTED = 1
+    CONNECT_DELAYED = 2
+    CONNECT_RETRIED = 4
+    LISTENING = 8
+    BIND_FAILED = 16
+    ACCEPTED = 32
+    ACCEPT_FAILED = 64
+    CLOSED = 128
+    CLOSE_FAILED = 256
+    DISCONNECTED = 512
+    MONITOR_STOPPED = 1024
+    HANDSHAKE_FAILED_NO_DETAIL = 2048
+    HANDSHAKE_SUCCEEDED = 4096
+    HANDSHAKE_FAILED_PROTOCOL = 8192
+    HANDSHAKE_FAILED_AUTH = 16384
+    ALL = 0xFFFF
+
+
+class SecurityMechanism(IntEnum):
+    """Values of the ``MECHANISM`` option."""
+
+    NULL = 0
+    PLAIN = 1
+    CURVE = 2
+
+
+class ContextOption(IntEnum):
+    """Context options."""
+
+    IO_THREADS = 1
+    MAX_SOCKETS = 2
+    SOCKET_LIMIT = 3
+
+
+ZMQ_HAUSNUMERO = 156384712
+
+
+class Errno(IntEnum):
+    """Error numbers: the OS's where libzmq uses them, libzmq's own above HAUSNUMERO."""
+
+    EAGAIN = _errno.EAGAIN
+    EFAULT = _errno.EFAULT
+    EINVAL = _errno.EINVAL
+    ENOTSUP = _errno.ENOTSUP
+    EPROTONOSUPPORT = _errno.EPROTONOSUPPORT
+    ENOBUFS = _errno.ENOBUFS
+    EADDRINUSE = _errno.EADDRINUSE
+    EADDRNOTAVAIL = _errno.EADDRNOTAVAIL
+    ECONNREFUSED = _errno.ECONNREFUSED
+    ENOTSOCK = _errno.ENOTSOCK
+    EMSGSIZE = _errno.EMSGSIZE
+    EAFNOSUPPORT = _errno.EAFNOSUPPORT
+    ENETUNREACH = _errno.ENETUNREACH
+    ECONNABORTED = _errno.ECONNABORTED
+    ECONNRESET = _errno.ECONNRESET
+    ENOTCONN = _errno.ENOTCONN
+    ETIMEDOUT = _errno.ETIMEDOUT
+    EHOSTUNREACH = _errno.EHOSTUNREACH
+    ENOENT = _errno.ENOENT
+    EFSM = ZMQ_HAUSNUMERO + 51
+    ENOCOMPATPROTO = ZMQ_HAUSNUMERO + 52
+    ETERM = ZMQ_HAUSNUMERO + 53
+    EMTHREAD = ZMQ_HAUSNUMERO + 54
+
+
+# Module-level names as pyzmq exposes them (zlab.PUSH, zlab.NOBLOCK, zlab.EAGAIN ...).
+_EXPORTED: dict[str, int] = {}
+for _enum in (SocketType, Flag, PollEvent, SocketOption, SecurityMechanism, ContextOption, Errno):
+    for _name, _member in _enum.__members__.items():
+        _EXPORTED[_name] = _member
+for _name, _member in Event.__members__.items():
+    _EXPORTED["EVENT_" + _name] = _member
+globals().update(_EXPORTED)
+HWM_DEFAULT = 1000
+__all__ = [
+    "SocketType",
+    "Flag",
+    "PollEvent",
+    "SocketOption",
+    "Event",
+    "SecurityMechanism",
+    "ContextOption",
+    "Errno",
+    "ZMQ_HAUSNUMERO",
+    *_EXPORTED,
+]
+
+SOCKET_TYPE_NAMES: dict[int, str] = {int(m): n for n, m in SocketType.__members__.items()}
