@@ -1,0 +1,23 @@
+# The two commands of the README. Each sets up .venv on a fresh machine first (python3 >= 3.11 and PyPI only).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: test experiment setup
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+experiment: setup
+	$(BIN)/zlab demo
+
+setup: $(VENV)/.installed
+
+# Reinstall only when the project's metadata changes; the install is editable, so code changes need none.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	touch $@
