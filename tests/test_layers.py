@@ -1,7 +1,7 @@
 """Imports point down only: every module under zlab/ is placed in a layer, and none imports a higher one.
 
 L0  zlab.constants, zlab.errors
-L1  zlab.zmtp.*  (sans-I/O protocol), zlab.pipe
+L1  zlab.zmtp.*  (sans-I/O protocol), zlab.pipe, zlab.options
 L2  zlab.sockets.*, zlab.io.*  (never each other)
 L3  zlab (the package), zlab.context, zlab.socket, zlab.poll, zlab.utils.*, zlab.devices, zlab.asyncio
 L4  zlab.bench.*, zlab.cli, zlab.__main__
@@ -28,6 +28,7 @@ EXACT: dict[str, int] = {
     "zlab.constants": 0,
     "zlab.errors": 0,
     "zlab.pipe": 1,
+    "zlab.options": 1,  # option specs and values, read by sockets/ and io/ alike (not in DESIGN.md's diagram)
     "zlab": 3,
     "zlab.context": 3,
     "zlab.socket": 3,
