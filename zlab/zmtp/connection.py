@@ -35,7 +35,8 @@ from .frames import FLAGS_RESERVED, MAX_FRAME_SIZE, MAX_SHORT, command_frame, en
 from .greeting import GREETING_SIZE, build_greeting, check_greeting, negotiated_minor
 
 HANDSHAKE_COMMAND_MAX = 64 * 1024
-"""Largest command body accepted before the handshake completes (a lying length must not cost memory)."""
+"""Largest command body accepted before the handshake completes (a lying length must not cost memory).
+Handshake commands are not subject to ``max_msg_size``, which limits every frame after the handshake."""
 
 _CMD_MORE = 0x05  # COMMAND | MORE: illegal combination
 
@@ -216,8 +217,6 @@ class Connection:
             size = pre[pos + 1] if hl == 2 else int.from_bytes(pre[pos + 1 : pos + 9], "big")
             if size > HANDSHAKE_COMMAND_MAX:
                 raise ProtocolError("handshake command too large")
-            if size > self._limit:
-                raise ProtocolError("message too large")
             end = pos + hl + size
             if end > n:
                 break
