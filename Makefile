@@ -19,5 +19,5 @@ setup: $(VENV)/.installed
 # Reinstall only when the project's metadata changes; the install is editable, so code changes need none.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	$(BIN)/python -m pip install -qq --progress-bar off -e '.[dev]'
 	touch $@
