@@ -1,0 +1,126 @@
+"""Reconnect across implementations: a connecter exchanges with a bound peer, the bound socket is closed, a new
+socket of the same implementation binds the same endpoint (same tcp port, same ipc path), and the connecter's
+messages reach the new one.
+
+``B-zmq_C-zlab`` is the case of the issue (zlab reconnects to a replaced libzmq peer); ``B-zlab_C-zmq`` checks
+that a closed zlab socket gives its endpoint back and a new zlab socket takes it; ``B-zmq_C-zmq`` is the control.
+
+Synchronisation is by probing: the connecter sends numbered probes (SNDTIMEO short, so a send blocked for lack of
+a peer is retried), the new binder polls for each with a short timeout, all under one deadline. Probes written
+into the dead connection before the connecter noticed are lost; every probe after the first one the new binder
+sees must arrive, in order.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+
+import pytest
+
+from tests.interop.impls import IO_TIMEOUT_MS
+from tests.interop.scenario import (
+    BINDER_ID,
+    CONNECTER_ID,
+    HAS_ROUTING_ID,
+    PATTERNS,
+    SMALL_PAYLOADS,
+    End,
+    check_frames,
+    mirror,
+    run_pairing,
+)
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(30)]
+
+IMPL_PAIRS = [
+    pytest.param(("zmq", "zmq"), id="B-zmq_C-zmq", marks=pytest.mark.control),
+    pytest.param(("zmq", "zlab"), id="B-zmq_C-zlab"),
+    pytest.param(("zlab", "zmq"), id="B-zlab_C-zmq"),
+]
+# (binder type, connecter type)
+RECONNECT_PAIRINGS = [("PULL", "PUSH"), ("ROUTER", "DEALER"), ("REP", "DEALER"), ("PAIR", "PAIR")]
+SYNC_DEADLINE_S = 10.0
+PROBE_SNDTIMEO_MS = 200
+PROBE_POLL_MS = 50
+
+
+def _new_binder(impl, type_: str):
+    opts = {}
+    if type_ in HAS_ROUTING_ID:
+        opts["routing_id"] = BINDER_ID
+    if type_ == "ROUTER":
+        opts["router_mandatory"] = 1
+    return impl.socket(type_, **opts)
+
+
+def _bind_again(impl, sock, endpoint: str) -> None:
+    """Bind to an endpoint a closed socket held; the old listener may take a moment to go away."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        try:
+            sock.bind(endpoint)
+            return
+        except impl.mod.ZMQError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
+def _probe_until_received(conn: End, binder: End) -> None:
+    """Send numbered probes until the new binder receives one, then drain the rest (and their replies)."""
+    reply = PATTERNS[frozenset({conn.type, binder.type})].reply
+    conn.sock.setsockopt(conn.impl.const("SNDTIMEO"), PROBE_SNDTIMEO_MS)
+    deadline = time.monotonic() + SYNC_DEADLINE_S
+    sent = 0
+    first = None
+    poll_in = binder.impl.const("POLLIN")
+    while first is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no probe reached the new {binder!r} within {SYNC_DEADLINE_S} s ({sent} sent)")
+        try:
+            conn.send([b"probe", b"%d" % sent])
+            sent += 1
+        except conn.impl.mod.Again:
+            pass  # no peer yet: the connecter blocks, as PUSH/DEALER/PAIR should
+        if binder.sock.poll(PROBE_POLL_MS, poll_in):
+            msg = binder.recv()
+            assert msg[0] == b"probe", msg
+            first = int(msg[1])
+    conn.sock.setsockopt(conn.impl.const("SNDTIMEO"), IO_TIMEOUT_MS)
+    expected = list(range(first, sent))
+    for n in expected:
+        if n != first:
+            check_frames(binder.recv(), [b"probe", b"%d" % n], f"probe {n} (first seen {first}, sent {sent})")
+        if reply:
+            binder.send(mirror([b"probe", b"%d" % n]))
+    if reply:
+        for n in expected:
+            check_frames(conn.recv(), mirror([b"probe", b"%d" % n]), f"reply to probe {n}")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("pairing", RECONNECT_PAIRINGS, ids=lambda p: "-".join(p))
+@pytest.mark.parametrize("impl_names", IMPL_PAIRS)
+def test_reconnect_to_replaced_binder(impl_names, pairing, transport, make_impl, new_endpoint):
+    bimpl, cimpl = make_impl(impl_names[0]), make_impl(impl_names[1])
+    btype, ctype = pairing
+    first = _new_binder(bimpl, btype)
+    endpoint = bimpl.bind(first, new_endpoint(transport))
+
+    copts = {"reconnect_ivl": 50}
+    if ctype in HAS_ROUTING_ID:
+        copts["routing_id"] = CONNECTER_ID
+    csock = cimpl.socket(ctype, **copts)
+    csock.connect(endpoint)
+    conn = End(cimpl, csock, ctype, btype, BINDER_ID)
+
+    run_pairing(End(bimpl, first, btype, ctype, CONNECTER_ID), conn, SMALL_PAYLOADS[:2])
+
+    bimpl.close(first)
+    second = _new_binder(bimpl, btype)
+    _bind_again(bimpl, second, endpoint)
+    binder = End(bimpl, second, btype, ctype, CONNECTER_ID)
+
+    _probe_until_received(conn, binder)
+    run_pairing(binder, conn, SMALL_PAYLOADS)
