@@ -10,6 +10,7 @@ no per-frame objects; messages are plain ``bytes`` (one frame) or ``list[bytes]`
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -39,6 +40,7 @@ HANDSHAKE_COMMAND_MAX = 64 * 1024
 Handshake commands are not subject to ``max_msg_size``, which limits every frame after the handshake."""
 
 _CMD_MORE = 0x05  # COMMAND | MORE: illegal combination
+_unpack_size = struct.Struct(">Q").unpack_from  # the 8-octet big-endian size of a long frame
 
 
 class Connection:
@@ -306,7 +308,7 @@ class Connection:
         if rest < hl:
             self._hdr = data[pos:]
             return
-        size = data[pos + 1] if hl == 2 else int.from_bytes(data[pos + 1 : pos + 9], "big")
+        size = data[pos + 1] if hl == 2 else _unpack_size(data, pos + 1)[0]
         if size > self._limit:
             raise ProtocolError("message too large")
         have = rest - hl
@@ -367,7 +369,9 @@ class Connection:
         parts = self._parts
         limit = self._limit
         fast_below = self._fast_below
-        while pos + 2 <= n:
+        append = out.append
+        last = n - 2
+        while pos <= last:
             flags = data[pos]
             if flags < fast_below:  # short message frame, no size check needed
                 end = pos + 2 + data[pos + 1]
@@ -377,39 +381,56 @@ class Connection:
                     parts.append(data[pos + 2 : end])
                 elif parts:
                     parts.append(data[pos + 2 : end])
+                    append(parts)
+                    parts = []
+                else:
+                    append(data[pos + 2 : end])
+                pos = end
+            elif flags >> 1 == 1:  # long message frame (flags 2 or 3)
+                if pos + 9 > n:
+                    break
+                end = pos + 9 + _unpack_size(data, pos + 1)[0]
+                if end - pos - 9 > limit:
+                    raise ProtocolError("message too large")
+                if end > n:
+                    break
+                if flags & 0x01:
+                    parts.append(data[pos + 9 : end])
+                elif parts:
+                    parts.append(data[pos + 9 : end])
                     out.append(parts)
                     parts = []
                 else:
-                    out.append(data[pos + 2 : end])
+                    out.append(data[pos + 9 : end])
                 pos = end
-                continue
-            if flags & FLAGS_RESERVED or flags & _CMD_MORE == _CMD_MORE:
-                self._check_flags(flags)
-            if flags & 0x02:
-                if pos + 9 > n:
+            else:  # commands, short frames under a small max_msg_size, bad flags
+                if flags & FLAGS_RESERVED or flags & _CMD_MORE == _CMD_MORE:
+                    self._check_flags(flags)
+                if flags & 0x02:
+                    if pos + 9 > n:
+                        break
+                    size = _unpack_size(data, pos + 1)[0]
+                    start = pos + 9
+                else:
+                    size = data[pos + 1]
+                    start = pos + 2
+                if size > limit:
+                    raise ProtocolError("message too large")
+                end = start + size
+                if end > n:
                     break
-                size = int.from_bytes(data[pos + 1 : pos + 9], "big")
-                start = pos + 9
-            else:
-                size = data[pos + 1]
-                start = pos + 2
-            if size > limit:
-                raise ProtocolError("message too large")
-            end = start + size
-            if end > n:
-                break
-            body = data[start:end]
-            pos = end
-            if flags & 0x04:
-                self._command(body)
-            elif flags & 0x01:
-                parts.append(body)
-            elif parts:
-                parts.append(body)
-                out.append(parts)
-                parts = []
-            else:
-                out.append(body)
+                body = data[start:end]
+                pos = end
+                if flags & 0x04:
+                    self._command(body)
+                elif flags & 0x01:
+                    parts.append(body)
+                elif parts:
+                    parts.append(body)
+                    out.append(parts)
+                    parts = []
+                else:
+                    out.append(body)
         self._parts = parts
         if pos < n:
             self._stash(data, pos)
