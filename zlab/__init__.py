@@ -1,0 +1,85 @@
+"""zlab: a pure-Python ZeroMQ-style messaging library with a pyzmq-shaped API.
+
+    import zlab
+    ctx = zlab.Context()
+    req = ctx.socket(zlab.REQ)
+    req.connect("tcp://127.0.0.1:5555")
+    req.send(b"hello"); print(req.recv())
+
+The facade (layer L3): ``Context``, ``Socket``, ``Poller``, ``select``, ``Frame``, the constants
+and errors with pyzmq's names. It speaks ZMTP 3.1 on tcp and ipc, so libzmq peers interoperate.
+"""
+
+from __future__ import annotations
+
+from zlab import constants as _constants
+from zlab.constants import *  # noqa: F403  (pyzmq-style flat namespace: zlab.PUSH, zlab.NOBLOCK ...)
+from zlab.constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
+from zlab.context import Context
+from zlab.errors import (
+    Again,
+    ContextTerminated,
+    NotDone,
+    ProtocolError,
+    ZMQBaseError,
+    ZMQBindError,
+    ZMQError,
+    strerror,
+)
+from zlab.frame import Frame, Message, MessageTracker
+from zlab.poll import Poller, select
+from zlab.socket import Socket
+
+__version__ = "0.1.0"
+#: the ZMTP version zlab speaks, reported like libzmq's version
+ZMTP_VERSION = (3, 1)
+
+
+def zmq_version() -> str:
+    """The version of the messaging library: zlab's own."""
+    return __version__
+
+
+def zmq_version_info() -> tuple[int, int, int]:
+    """``zmq_version()`` as a tuple."""
+    major, minor, patch = (int(x) for x in __version__.split("."))
+    return major, minor, patch
+
+
+pyzmq_version = zmq_version
+
+
+def has(capability: str) -> bool:
+    """Whether zlab offers ``capability`` ("ipc", "curve", ...), as ``zmq.has``."""
+    return capability in {"ipc"}
+
+
+__all__ = [
+    "Again",
+    "Context",
+    "ContextTerminated",
+    "Errno",
+    "Event",
+    "Flag",
+    "Frame",
+    "Message",
+    "MessageTracker",
+    "NotDone",
+    "PollEvent",
+    "Poller",
+    "ProtocolError",
+    "Socket",
+    "SocketOption",
+    "SocketType",
+    "ZMQBaseError",
+    "ZMQBindError",
+    "ZMQError",
+    "ZMTP_VERSION",
+    "has",
+    "pyzmq_version",
+    "select",
+    "strerror",
+    "zmq_version",
+    "zmq_version_info",
+    *_constants._EXPORTED,
+]

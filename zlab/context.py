@@ -1,0 +1,143 @@
+"""``Context``: the container of sockets, the inproc namespace and the I/O thread.
+
+Owns: socket creation, the inproc registry, the reactor (started on first tcp/ipc use), and
+termination. Rules: layer L3. ``term()`` never hangs on a socket left open: it closes such sockets
+with their LINGER, where an infinite linger waits only while a connected peer is taking data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from typing import Any, ClassVar
+
+from zlab.constants import ContextOption
+from zlab.errors import ContextTerminated
+from zlab.io.inproc import InprocRegistry
+from zlab.io.reactor import Reactor
+from zlab.socket import Socket
+
+
+class Context:
+    """A zlab context: ``ctx = zlab.Context(); s = ctx.socket(zlab.REQ)``."""
+
+    _instance: ClassVar[Context | None] = None
+    _instance_lock: ClassVar[threading.Lock] = threading.Lock()
+    _socket_class: ClassVar[type[Socket]] = Socket
+
+    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
+        self.io_threads = io_threads
+        self.inproc = InprocRegistry()
+        self._sockets: weakref.WeakSet[Socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._reactor: Reactor | None = None
+        self.closed = False
+        self._options: dict[int, int] = {
+            ContextOption.IO_THREADS: io_threads,
+            ContextOption.MAX_SOCKETS: 1023,
+        }
+
+    @classmethod
+    def instance(cls, io_threads: int = 1) -> Context:
+        """The process-wide shared context (a new one if the last was terminated)."""
+        with cls._instance_lock:
+            inst = cls._instance
+            if inst is None or inst.closed:
+                inst = cls._instance = cls(io_threads)
+            return inst
+
+    @property
+    def reactor(self) -> Reactor:
+        """The I/O thread's reactor, started on first use."""
+        r = self._reactor
+        if r is None:
+            with self._lock:
+                if self.closed:
+                    raise ContextTerminated()
+                r = self._reactor
+                if r is None:
+                    r = self._reactor = Reactor(name=f"zlab-io-{id(self):x}")
+                    r.start()
+        return r
+
+    def _reactor_call(self, fn: Any, *args: Any) -> None:
+        r = self._reactor
+        if r is not None:
+            r.call_soon(fn, *args)
+
+    def socket(self, socket_type: int, **kwargs: Any) -> Socket:
+        """A new socket of ``socket_type`` (``zlab.PUSH`` ...); options may be given as keywords."""
+        if self.closed:
+            raise ContextTerminated()
+        sock = self._socket_class(self, socket_type)
+        for name, value in kwargs.items():
+            setattr(sock, name, value)
+        with self._lock:
+            self._sockets.add(sock)
+        return sock
+
+    def _socket_closed(self, sock: Socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def term(self) -> None:
+        """Terminate: blocked calls raise ContextTerminated; open sockets are closed (with LINGER)."""
+        if self.closed:
+            return
+        self.closed = True
+        with self._lock:
+            open_sockets = list(self._sockets)
+        for sock in open_sockets:
+            sock.core.terminate()
+        for sock in open_sockets:
+            sock.close()
+        reactor = self._reactor
+        if reactor is not None:
+            self._wait_lingering(reactor)
+            reactor.stop()
+
+    def _wait_lingering(self, reactor: Reactor) -> None:
+        """Wait while connections are still flushing lingering messages (polled on the reactor)."""
+        done = threading.Event()
+        idle: list[bool] = []
+
+        def probe() -> None:
+            idle.append(reactor.lingering_count() == 0)
+            done.set()
+
+        while True:
+            done.clear()
+            reactor.call_soon(probe)
+            if not done.wait(5.0) or idle.pop():
+                return
+            time.sleep(0.005)
+
+    def destroy(self, linger: int | None = None) -> None:
+        """Close every socket (with ``linger`` ms if given) and terminate."""
+        with self._lock:
+            open_sockets = list(self._sockets)
+        for sock in open_sockets:
+            sock.close(linger)
+        self.term()
+
+    def setsockopt(self, option: int, value: int) -> None:
+        """Set a context option (IO_THREADS, MAX_SOCKETS)."""
+        self._options[int(option)] = value
+
+    def getsockopt(self, option: int) -> int:
+        """Read a context option."""
+        return self._options[int(option)]
+
+    set = setsockopt
+    get = getsockopt
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.term()
+
+    def __repr__(self) -> str:
+        state = "terminated" if self.closed else f"{len(self._sockets)} sockets"
+        return f"<zlab.Context {state}>"

@@ -1,0 +1,469 @@
+"""The stream engine: one ZMTP connection over a tcp or ipc socket, and the pipe that feeds it.
+
+Owns: ``StreamPipe`` (the outbound queue of one peer, encoded to ZMTP frames as messages are
+sent) and ``StreamEngine`` (drives a ``zmtp.Connection`` over a non-blocking OS socket: reads on
+the reactor thread, decodes in bulk, hands batches of messages to the socket's inbox).
+
+How it reaches its speed (see DESIGN.md "Performance"):
+- Latency: when a connection is idle, the *calling* thread writes to the kernel itself; no
+  hand-off to the I/O thread on send. The receiving side wakes a blocked ``recv()`` once per batch.
+- Throughput: back-to-back sends (less than ``BURST_GAP`` apart) are appended as header/body
+  references and written in one ``send`` of up to ``FLUSH_BYTES`` by whichever thread gets there
+  first; reads take up to ``READ_SIZE`` octets and hand every complete message in them to the
+  socket as one batch.
+- Large messages go out with scatter/gather ``sendmsg`` (no join copy of the payload).
+
+Rules: layer L2 (zlab.io); never imports ``zlab.sockets``. Selector changes happen on the reactor
+thread; the pipe's buffer is guarded by ``wlock`` (taken once per message on send).
+"""
+
+from __future__ import annotations
+
+import math
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from zlab.constants import Event
+from zlab.errors import ProtocolError
+from zlab.io.link import SocketLink
+from zlab.io.reactor import Reactor, Timer
+from zlab.pipe import Msg, Pipe
+from zlab.zmtp import Connection, HandshakeDone, PeerError, encode_message
+from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST
+
+#: sends closer together than this (seconds) are treated as a burst and batched
+BURST_GAP = 20e-6
+#: a burst is written as soon as this many octets are queued
+FLUSH_BYTES = 256 * 1024
+#: octets asked of the kernel per read
+READ_SIZE = 256 * 1024
+#: at most this many buffers per sendmsg (below IOV_MAX)
+MAX_IOV = 512
+#: bodies at least this large are sent by reference (sendmsg) rather than joined
+SCATTER_MIN = 64 * 1024
+
+EVENT_READ = selectors.EVENT_READ
+EVENT_WRITE = selectors.EVENT_WRITE
+
+
+class StreamPipe(Pipe):
+    """The outbound queue towards one stream peer, with the socket's end of the inbound side.
+
+    A connect-side pipe outlives its connections: messages sent while disconnected wait here (up
+    to SNDHWM) and go out after the next handshake.
+    """
+
+    __slots__ = (
+        "chunks",
+        "ctl",
+        "engine",
+        "flush_requested",
+        "hwm_out",
+        "last_send",
+        "link",
+        "nbytes",
+        "nmsgs",
+        "on_drained",
+        "partial",
+        "reactor",
+        "ready",
+        "sock",
+        "want_write",
+        "wlock",
+    )
+
+    def __init__(self, link: SocketLink, reactor: Reactor, endpoint: str) -> None:
+        super().__init__(None, hwm_in=link.options.rcvhwm, endpoint=endpoint)
+        self.link = link
+        self.reactor = reactor
+        self.wlock = threading.Lock()
+        self.chunks: list = []  # encoded messages not yet written
+        self.ctl: list = []  # protocol output (greeting, READY, ERROR) before the handshake is done
+        self.nbytes = 0
+        self.nmsgs = 0
+        self.hwm_out = link.options.sndhwm
+        self.sock: socket.socket | None = None
+        self.engine: StreamEngine | None = None
+        self.ready = False  # handshake done: messages may go out
+        self.flush_requested = False
+        self.want_write = False  # the kernel buffer was full: the reactor writes on POLLOUT
+        self.partial = False  # the last write stopped inside the queued data
+        self.last_send = 0.0
+        self.on_drained: Callable[[], None] | None = None
+
+    # -- app thread: the send hot path -------------------------------------------------------
+    def deliver(self, msg: Msg) -> bool:
+        with self.wlock:
+            hwm = self.hwm_out
+            if (hwm and self.nmsgs >= hwm) or not self.alive:
+                return False
+            chunks = self.chunks
+            if type(msg) is bytes:
+                n = len(msg)
+                if n < 256:
+                    chunks.append(_SHORT_LAST[n])
+                    self.nbytes += n + 2
+                else:
+                    chunks.append(_LONG_LAST + n.to_bytes(8, "big"))
+                    self.nbytes += n + 9
+                chunks.append(msg)
+            else:
+                self.nbytes += encode_message(msg, chunks)
+            self.nmsgs += 1
+            if self.ready:
+                now = time.perf_counter()
+                if now - self.last_send > BURST_GAP or self.nbytes >= FLUSH_BYTES:
+                    if not self.want_write:
+                        self._write()
+                elif not self.flush_requested:
+                    self.flush_requested = True
+                    self.reactor.call_soon(self.flush)
+                self.last_send = now
+        return True
+
+    def writable(self) -> bool:
+        return self.alive and (not self.hwm_out or self.nmsgs < self.hwm_out)
+
+    def _write(self) -> None:
+        """Write queued messages (wlock held). Leaves the rest for POLLOUT on a short write."""
+        sock = self.sock
+        chunks = self.chunks
+        total = self.nbytes
+        if sock is None or not chunks:
+            return
+        scatter = len(chunks) <= MAX_IOV and total >= SCATTER_MIN and total // len(chunks) >= SCATTER_MIN // 4
+        data = None
+        try:
+            if len(chunks) == 1:
+                sent = sock.send(chunks[0])
+            elif scatter:
+                sent = sock.sendmsg(chunks)
+            else:
+                data = b"".join(chunks)
+                sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            # the connection is broken; the reactor sees it on read and closes the engine
+            sent = 0
+            engine = self.engine
+            if engine is not None:
+                self.reactor.call_soon(engine.close, "write failed")
+            return
+        before = self.nmsgs
+        if sent >= total:
+            chunks.clear()
+            self.nbytes = 0
+            self.nmsgs = 0
+            self.partial = False
+        else:
+            left = total - sent
+            if data is not None:
+                self.chunks = [memoryview(data)[sent:]]
+            else:
+                self.chunks = _drop_prefix(chunks, sent)
+            self.nbytes = left
+            self.nmsgs = math.ceil(before * left / total)
+            self.partial = True
+            if not self.want_write:
+                self.want_write = True
+                self.reactor.call_soon(self._watch_write)
+        hwm = self.hwm_out
+        if before >= hwm > self.nmsgs or (self.nmsgs == 0 and before):
+            self.notify_writable()
+        if self.nbytes == 0 and self.on_drained is not None:
+            self.reactor.call_soon(self.on_drained)
+
+    # -- reactor thread ------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write what a burst left queued."""
+        with self.wlock:
+            self.flush_requested = False
+            if self.ready and not self.want_write:
+                self._write()
+
+    def _watch_write(self) -> None:
+        engine = self.engine
+        if engine is not None and not engine.closed:
+            engine.set_interest()
+
+    def on_writable(self) -> None:
+        """POLLOUT: the kernel has room again."""
+        with self.wlock:
+            self.want_write = False
+            if self.ctl:
+                self._write_ctl()
+            if self.ready and not self.want_write:
+                self._write()
+
+    def write_control(self, data: bytes) -> None:
+        """Queue protocol output (greeting, READY, PONG, ERROR) ahead of held messages."""
+        with self.wlock:
+            if self.ready:
+                self.chunks.append(data)
+                self.nbytes += len(data)
+                if not self.want_write:
+                    self._write()
+            else:
+                self.ctl.append(data)
+                if not self.want_write:
+                    self._write_ctl()
+
+    def _write_ctl(self) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        data = b"".join(self.ctl)
+        try:
+            sent = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            return
+        self.ctl = [memoryview(data)[sent:]] if sent < len(data) else []
+        if self.ctl and not self.want_write:
+            self.want_write = True
+            self.reactor.call_soon(self._watch_write)
+
+    def adopt(self, engine: StreamEngine, sock: socket.socket) -> None:
+        """A (new) connection carries this pipe."""
+        with self.wlock:
+            if self.partial:  # a message was cut by the last connection: it can't be resumed
+                self.chunks = []
+                self.nbytes = self.nmsgs = 0
+                self.partial = False
+            self.engine = engine
+            self.sock = sock
+            self.ready = False
+            self.ctl = []
+            self.want_write = False
+
+    def set_ready(self) -> None:
+        """Handshake done: protocol output still pending goes first, then held messages."""
+        with self.wlock:
+            if self.ctl:
+                pending = self.ctl
+                self.ctl = []
+                self.chunks[0:0] = pending
+                self.nbytes += sum(len(c) for c in pending)
+            self.ready = True
+            if not self.want_write:
+                self._write()
+
+    def release(self) -> None:
+        """The connection is gone (the pipe may get another one)."""
+        with self.wlock:
+            self.engine = None
+            self.sock = None
+            self.ready = False
+            self.want_write = False
+            self.ctl = []
+
+    def pending_bytes(self) -> int:
+        """Octets queued and not yet written."""
+        return self.nbytes + sum(len(c) for c in self.ctl)
+
+
+def _drop_prefix(chunks: list, n: int) -> list:
+    """``chunks`` without its first ``n`` octets."""
+    for i, chunk in enumerate(chunks):
+        size = len(chunk)
+        if n < size:
+            rest = chunks[i:]
+            rest[0] = memoryview(chunk)[n:] if n else chunk
+            return rest
+        n -= size
+    return []
+
+
+class StreamEngine:
+    """One ZMTP connection over a connected, non-blocking stream socket."""
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        sock: socket.socket,
+        link: SocketLink,
+        endpoint: str,
+        pipe: StreamPipe | None = None,
+        on_closed: Callable[[StreamEngine, str], None] | None = None,
+    ) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.link = link
+        self.endpoint = endpoint
+        opts = link.options
+        self.conn = Connection(opts.type, routing_id=opts.routing_id, max_msg_size=opts.maxmsgsize)
+        self.persistent = pipe is not None  # a connect-side pipe that outlives this connection
+        self.pipe = pipe if pipe is not None else StreamPipe(link, reactor, endpoint)
+        self.attached = self.persistent and link.attach_on_connect
+        self.on_closed = on_closed
+        self.closed = False
+        self.handshaken = False
+        self.reading = True
+        self.lingering = False
+        self._timer: Timer | None = None
+        self.close_reason = ""
+
+    # -- reactor thread --------------------------------------------------------------------
+    def start(self) -> None:
+        """Register with the reactor and send our greeting (all 64 octets at once)."""
+        pipe = self.pipe
+        pipe.adopt(self, self.sock)
+        pipe.on_resume = self._on_resume
+        ivl = self.link.options.handshake_ivl
+        if ivl > 0:
+            self._timer = self.reactor.call_later(ivl / 1000.0, self._handshake_expired)
+        self.reactor.register(self.sock, EVENT_READ, self._on_event)
+        pipe.write_control(self.conn.data_to_send())
+
+    def set_interest(self) -> None:
+        """Watch for what the engine needs now: reads unless paused, writes while output waits."""
+        if self.closed:
+            return
+        pipe = self.pipe
+        mask = (EVENT_READ if self.reading else 0) | (EVENT_WRITE if pipe.want_write else 0)
+        if mask:
+            self.reactor.modify(self.sock, mask, self._on_event)
+        else:
+            self.reactor.unregister(self.sock)
+
+    def _on_event(self, mask: int) -> None:
+        if mask & EVENT_WRITE:
+            self.pipe.on_writable()
+            if not self.pipe.want_write:
+                self.set_interest()
+        if mask & EVENT_READ and not self.closed:
+            self._on_readable()
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.close(f"connection error: {exc.strerror or exc}")
+            return
+        if not data:
+            self.close("closed by peer")
+            return
+        conn = self.conn
+        try:
+            msgs = conn.receive_data(data)
+        except ProtocolError as exc:
+            self._send_final(conn.data_to_send())
+            self.close(exc.reason, protocol=not self.handshaken)
+            return
+        out = conn.data_to_send()
+        if out:  # before events: our READY must precede messages released by the handshake
+            self.pipe.write_control(out)
+        if conn.events:
+            self._handle_events()
+            if self.closed:
+                return
+        if msgs:
+            pipe = self.pipe
+            if self.lingering or pipe.inbox is None:
+                return  # a closing socket reads only to see the peer go
+            pipe.inbox.put(pipe, msgs)
+            if pipe.hwm_in and pipe.received - pipe.consumed >= pipe.hwm_in and pipe.pause():
+                self.reading = False
+                self.set_interest()
+
+    def _handle_events(self) -> None:
+        events = self.conn.events
+        while events:
+            ev = events.popleft()
+            if isinstance(ev, HandshakeDone):
+                self._handshake_done(ev)
+            elif isinstance(ev, PeerError):
+                self.close(f"peer error: {ev.reason}", protocol=not self.handshaken)
+                return
+            if self.closed:
+                return
+
+    def _handshake_done(self, ev: HandshakeDone) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pipe = self.pipe
+        pipe.peer_type = ev.peer_socket_type
+        pipe.meta = dict(ev.metadata)
+        if not self.persistent or not pipe.routing_id:
+            pipe.routing_id = ev.peer_routing_id
+        self.handshaken = True
+        if not self.attached:
+            if not self.link.attach(pipe):
+                self.close("peer refused by the socket")
+                return
+            self.attached = True
+        self.link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, self.fd)
+        pipe.set_ready()
+
+    def _on_resume(self) -> None:
+        self.reactor.call_soon(self._resume)
+
+    def _resume(self) -> None:
+        if not self.closed and not self.reading:
+            self.reading = True
+            self.set_interest()
+
+    def _handshake_expired(self) -> None:
+        self._timer = None
+        if not self.handshaken:
+            self.close("handshake timed out", protocol=True)
+
+    def _send_final(self, data: bytes) -> None:
+        """Best effort: an ERROR command before we close."""
+        if data:
+            try:
+                self.sock.send(data)
+            except OSError:
+                pass
+
+    def terminate(self, linger_ms: int) -> None:
+        """The socket is closing: flush for up to ``linger_ms`` (-1 = until done), then close."""
+        if self.closed:
+            return
+        pipe = self.pipe
+        if linger_ms == 0 or not self.handshaken or pipe.pending_bytes() == 0:
+            self.close("socket closed")
+            return
+        self.lingering = True
+        self.reactor.lingering.add(self)
+        pipe.on_drained = lambda: self.close("socket closed")
+        if linger_ms > 0:
+            self._timer = self.reactor.call_later(linger_ms / 1000.0, self.close, "linger expired")
+
+    def close(self, reason: str, protocol: bool = False) -> None:
+        """Close the connection; detach a per-connection pipe; tell the owner (reconnect)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_reason = reason
+        self.reactor.lingering.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.reactor.unregister(self.sock)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        pipe = self.pipe
+        pipe.release()
+        pipe.on_drained = None
+        if protocol:
+            self.link.event(Event.HANDSHAKE_FAILED_PROTOCOL, self.endpoint, reason)
+        self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)
+        if not self.persistent:
+            pipe.alive = False
+            if self.attached:
+                self.link.detach(pipe)
+            pipe.notify_writable()
+        if self.on_closed is not None:
+            self.on_closed(self, reason)

@@ -1,0 +1,40 @@
+"""What a transport knows about the socket it serves: data and callbacks, never its class.
+
+Owns: ``SocketLink``. Rules: layer L2 (zlab.io); the facade builds a link from a socket's routing
+core, so that ``zlab.io`` never imports ``zlab.sockets``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zlab.options import Options
+from zlab.pipe import Pipe
+
+
+@dataclass(slots=True, eq=False)
+class SocketLink:
+    """A socket as its transports see it."""
+
+    options: Options
+    #: add a pipe to the socket's routing; False if the socket type refuses the peer
+    attach: Callable[[Pipe], bool]
+    #: remove a pipe whose peer went away
+    detach: Callable[[Pipe], None]
+    #: whether connect-side pipes join the routing at connect() time (IMMEDIATE=0)
+    attach_on_connect: bool
+    #: monitor hook: (event, endpoint, value)
+    monitor: Callable[[int, str, object], None] | None = None
+    closed: bool = False
+
+    @property
+    def socket_type(self) -> int:
+        """The socket's type (``zlab.PUSH`` ...)."""
+        return self.options.type
+
+    def event(self, event: int, endpoint: str, value: object = 0) -> None:
+        """Report a monitor event, if anyone listens."""
+        mon = self.monitor
+        if mon is not None:
+            mon(event, endpoint, value)

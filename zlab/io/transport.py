@@ -1,0 +1,254 @@
+"""Stream transports (tcp, ipc): listeners that accept, connecters that connect and reconnect.
+
+Owns: ``Listener`` (a bound, listening OS socket and the engines it accepted) and ``Connecter``
+(one connect() endpoint: dials, retries with RECONNECT_IVL and its backoff up to
+RECONNECT_IVL_MAX, and keeps the connect-side pipe across connections).
+
+Rules: layer L2 (zlab.io). Binding happens on the caller's thread, so EADDRINUSE and friends
+raise from ``bind()``; everything after runs on the reactor thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import socket
+import stat
+
+from zlab.constants import Errno, Event
+from zlab.errors import ZMQError
+from zlab.io.endpoint import Endpoint, format_tcp
+from zlab.io.engine import StreamEngine, StreamPipe
+from zlab.io.link import SocketLink
+from zlab.io.reactor import Reactor, Timer
+
+#: connections accepted per readiness event before yielding to other work
+ACCEPT_BATCH = 64
+
+
+def _tune(sock: socket.socket, link: SocketLink, tcp: bool) -> None:
+    sock.setblocking(False)
+    opts = link.options
+    if tcp:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if opts.tcp_keepalive == 1:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if opts.sndbuf > 0:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, opts.sndbuf)
+    if opts.rcvbuf > 0:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, opts.rcvbuf)
+
+
+class Listener:
+    """A bound endpoint accepting stream connections."""
+
+    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint) -> None:
+        self.reactor = reactor
+        self.link = link
+        self.endpoint = endpoint
+        self.engines: set[StreamEngine] = set()
+        self.closed = False
+        self.sock = self._bind()
+        self.last_endpoint = self._resolved()
+        self.fd = self.sock.fileno()
+        reactor.call_soon(self._start)
+
+    def _bind(self) -> socket.socket:
+        ep = self.endpoint
+        sock = socket.socket(ep.family, socket.SOCK_STREAM)
+        try:
+            if ep.transport == "tcp":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(ep.address)
+            else:
+                path = ep.address
+                assert isinstance(path, str)
+                _unlink_stale_socket(path)
+                sock.bind(path if not path.startswith("@") else "\0" + path[1:])
+            sock.listen(self.link.options.backlog)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            self.link.event(Event.BIND_FAILED, ep.text, exc.errno or 0)
+            code = exc.errno or Errno.EINVAL
+            raise ZMQError(code, f"{os.strerror(code)} ({ep.text})") from None
+        return sock
+
+    def _resolved(self) -> str:
+        ep = self.endpoint
+        if ep.transport == "tcp":
+            host, port = self.sock.getsockname()[:2]
+            return format_tcp(host, port, ep.family)
+        return ep.text
+
+    def _start(self) -> None:
+        if self.closed:
+            return
+        self.reactor.register(self.sock, selectors.EVENT_READ, self._on_accept)
+        self.link.event(Event.LISTENING, self.last_endpoint, self.fd)
+
+    def _on_accept(self, mask: int) -> None:
+        tcp = self.endpoint.transport == "tcp"
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, _addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.link.event(Event.ACCEPT_FAILED, self.last_endpoint, exc.errno or 0)
+                return
+            if self.link.closed:
+                conn.close()
+                continue
+            try:
+                _tune(conn, self.link, tcp)
+            except OSError:
+                conn.close()
+                continue
+            engine = StreamEngine(
+                self.reactor, conn, self.link, self.last_endpoint, on_closed=self._engine_closed
+            )
+            self.engines.add(engine)
+            self.link.event(Event.ACCEPTED, self.last_endpoint, conn.fileno())
+            engine.start()
+
+    def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
+        self.engines.discard(engine)
+
+    def close(self, linger_ms: int = 0) -> None:
+        """Stop accepting; close the connections this endpoint accepted (reactor thread)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.reactor.unregister(self.sock)
+        self.sock.close()
+        if self.endpoint.transport == "ipc":
+            path = self.endpoint.address
+            assert isinstance(path, str)
+            if not path.startswith("@"):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+        self.link.event(Event.CLOSED, self.last_endpoint, self.fd)
+        for engine in list(self.engines):
+            engine.terminate(linger_ms)
+
+
+def _unlink_stale_socket(path: str) -> None:
+    """libzmq replaces an existing socket file at an ipc path; we do too (and nothing else)."""
+    if path.startswith("@"):
+        return
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class Connecter:
+    """One connect() endpoint: dial, hand the connection to an engine, redial when it ends."""
+
+    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint) -> None:
+        self.reactor = reactor
+        self.link = link
+        self.endpoint = endpoint
+        self.text = endpoint.text
+        self.closed = False
+        self.engine: StreamEngine | None = None
+        self.sock: socket.socket | None = None
+        self._timer: Timer | None = None
+        self._ivl = link.options.reconnect_ivl
+        self.pipe: StreamPipe | None = None
+        if link.attach_on_connect and not link.options.immediate:
+            self.pipe = StreamPipe(link, reactor, endpoint.text)
+            link.attach(self.pipe)
+        reactor.call_soon(self._dial)
+
+    def _dial(self) -> None:
+        self._timer = None
+        if self.closed:
+            return
+        ep = self.endpoint
+        sock = socket.socket(ep.family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        address = ep.address
+        if ep.transport == "ipc":
+            assert isinstance(address, str)
+            address = address if not address.startswith("@") else "\0" + address[1:]
+        err = sock.connect_ex(address)
+        if err in (0, errno.EISCONN):
+            self._connected(sock)
+        elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
+            self.sock = sock
+            self.reactor.register(sock, selectors.EVENT_WRITE, self._on_connect_ready)
+            self.link.event(Event.CONNECT_DELAYED, self.text, err)
+        else:
+            sock.close()
+            self._retry()
+
+    def _on_connect_ready(self, mask: int) -> None:
+        sock = self.sock
+        self.sock = None
+        if sock is None:
+            return
+        self.reactor.unregister(sock)
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err or self.closed:
+            sock.close()
+            self._retry()
+            return
+        self._connected(sock)
+
+    def _connected(self, sock: socket.socket) -> None:
+        try:
+            _tune(sock, self.link, self.endpoint.transport == "tcp")
+        except OSError:
+            sock.close()
+            self._retry()
+            return
+        self._ivl = self.link.options.reconnect_ivl
+        self.link.event(Event.CONNECTED, self.text, sock.fileno())
+        self.engine = StreamEngine(
+            self.reactor, sock, self.link, self.text, pipe=self.pipe, on_closed=self._engine_closed
+        )
+        self.engine.start()
+
+    def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
+        if engine is self.engine:
+            self.engine = None
+        self._retry()
+
+    def _retry(self) -> None:
+        if self.closed:
+            return
+        opts = self.link.options
+        if opts.reconnect_ivl < 0:
+            return
+        delay = max(self._ivl, 1)
+        if opts.reconnect_ivl_max > opts.reconnect_ivl:
+            self._ivl = min(self._ivl * 2, opts.reconnect_ivl_max)
+        self.link.event(Event.CONNECT_RETRIED, self.text, delay)
+        self._timer = self.reactor.call_later(delay / 1000.0, self._dial)
+
+    def close(self, linger_ms: int = 0) -> None:
+        """Stop dialling; flush and close the connection; drop the connect-side pipe."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.sock is not None:
+            self.reactor.unregister(self.sock)
+            self.sock.close()
+            self.sock = None
+        pipe = self.pipe
+        if pipe is not None:
+            pipe.alive = False
+            self.link.detach(pipe)
+            pipe.notify_writable()
+        if self.engine is not None:
+            self.engine.persistent = False  # its pipe goes with it now
+            self.engine.attached = False
+            self.engine.terminate(linger_ms)

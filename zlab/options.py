@@ -1,0 +1,146 @@
+"""Socket options: their kinds, defaults and validation.
+
+Owns: ``Options`` (the values one socket carries, read by its routing core and its transports)
+and ``OPTION_SPECS`` (how each option number is validated and converted).
+
+Rules: layer L1, imports only L0. Values are stored in libzmq's units (milliseconds, messages,
+bytes); readers convert. A bad value raises ``ZMQError(EINVAL)`` naming the option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zlab.constants import Errno, SocketOption
+from zlab.errors import ZMQError
+
+INT_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """How one option is stored: attribute name, kind ("int", "bool", "bytes") and lower bound."""
+
+    attr: str
+    kind: str
+    minimum: int = 0
+    readonly: bool = False
+    maxlen: int = 255
+
+
+_O = SocketOption
+OPTION_SPECS: dict[int, OptionSpec] = {
+    _O.TYPE: OptionSpec("type", "int", readonly=True),
+    _O.LINGER: OptionSpec("linger", "int", minimum=-1),
+    _O.SNDHWM: OptionSpec("sndhwm", "int"),
+    _O.RCVHWM: OptionSpec("rcvhwm", "int"),
+    _O.SNDTIMEO: OptionSpec("sndtimeo", "int", minimum=-1),
+    _O.RCVTIMEO: OptionSpec("rcvtimeo", "int", minimum=-1),
+    _O.ROUTING_ID: OptionSpec("routing_id", "bytes"),
+    _O.CONNECT_ROUTING_ID: OptionSpec("connect_routing_id", "bytes"),
+    _O.RECONNECT_IVL: OptionSpec("reconnect_ivl", "int", minimum=-1),
+    _O.RECONNECT_IVL_MAX: OptionSpec("reconnect_ivl_max", "int"),
+    _O.MAXMSGSIZE: OptionSpec("maxmsgsize", "int", minimum=-1),
+    _O.ROUTER_MANDATORY: OptionSpec("router_mandatory", "bool"),
+    _O.ROUTER_HANDOVER: OptionSpec("router_handover", "bool"),
+    _O.IMMEDIATE: OptionSpec("immediate", "bool"),
+    _O.BACKLOG: OptionSpec("backlog", "int"),
+    _O.SNDBUF: OptionSpec("sndbuf", "int", minimum=-1),
+    _O.RCVBUF: OptionSpec("rcvbuf", "int", minimum=-1),
+    _O.HANDSHAKE_IVL: OptionSpec("handshake_ivl", "int"),
+    _O.CONNECT_TIMEOUT: OptionSpec("connect_timeout", "int"),
+    _O.TCP_KEEPALIVE: OptionSpec("tcp_keepalive", "int", minimum=-1),
+    _O.IPV6: OptionSpec("ipv6", "bool"),
+    _O.PROBE_ROUTER: OptionSpec("probe_router", "bool"),
+    _O.REQ_RELAXED: OptionSpec("req_relaxed", "bool"),
+    _O.REQ_CORRELATE: OptionSpec("req_correlate", "bool"),
+    _O.AFFINITY: OptionSpec("affinity", "int"),
+    _O.HEARTBEAT_IVL: OptionSpec("heartbeat_ivl", "int"),
+    _O.HEARTBEAT_TTL: OptionSpec("heartbeat_ttl", "int"),
+    _O.HEARTBEAT_TIMEOUT: OptionSpec("heartbeat_timeout", "int", minimum=-1),
+    _O.MECHANISM: OptionSpec("mechanism", "int", readonly=True),
+}
+
+
+@dataclass(slots=True)
+class Options:
+    """The option values of one socket (libzmq defaults)."""
+
+    type: int
+    linger: int = -1
+    sndhwm: int = 1000
+    rcvhwm: int = 1000
+    sndtimeo: int = -1
+    rcvtimeo: int = -1
+    routing_id: bytes = b""
+    connect_routing_id: bytes = b""
+    reconnect_ivl: int = 100
+    reconnect_ivl_max: int = 0
+    maxmsgsize: int = -1
+    router_mandatory: bool = False
+    router_handover: bool = False
+    immediate: bool = False
+    backlog: int = 100
+    sndbuf: int = -1
+    rcvbuf: int = -1
+    handshake_ivl: int = 30000
+    connect_timeout: int = 0
+    tcp_keepalive: int = -1
+    ipv6: bool = False
+    probe_router: bool = False
+    req_relaxed: bool = False
+    req_correlate: bool = False
+    affinity: int = 0
+    heartbeat_ivl: int = 0
+    heartbeat_ttl: int = 0
+    heartbeat_timeout: int = -1
+    mechanism: int = 0
+    extra: dict[int, object] = field(default_factory=dict)
+
+    def set(self, option: int, value: object) -> None:
+        """Validate and store ``value`` for ``option``; EINVAL on a bad value or unknown option."""
+        spec = OPTION_SPECS.get(option)
+        if spec is None or spec.readonly:
+            raise ZMQError(Errno.EINVAL, f"option {_name(option)} cannot be set on this socket")
+        if spec.kind == "bytes":
+            if isinstance(value, str):
+                raise TypeError(f"{_name(option)} takes bytes, not str")
+            try:
+                data = bytes(value)  # type: ignore[arg-type]
+            except TypeError:
+                raise TypeError(f"{_name(option)} takes bytes, not {type(value).__name__}") from None
+            if len(data) > spec.maxlen or (spec.attr == "routing_id" and data[:1] == b"\x00"):
+                raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets, not starting with 0")
+            setattr(self, spec.attr, data)
+            return
+        if not isinstance(value, int) or (isinstance(value, bool) and spec.kind != "bool"):
+            raise TypeError(f"{_name(option)} takes an int, not {type(value).__name__}")
+        ivalue = int(value)
+        if ivalue < spec.minimum or ivalue > INT_MAX:
+            raise ZMQError(Errno.EINVAL, f"invalid value {value!r} for {_name(option)}")
+        if spec.kind == "bool":
+            if ivalue not in (0, 1):
+                raise ZMQError(Errno.EINVAL, f"invalid value {value!r} for {_name(option)}: 0 or 1")
+            setattr(self, spec.attr, bool(ivalue))
+        else:
+            setattr(self, spec.attr, ivalue)
+
+    def get(self, option: int) -> int | bytes:
+        """The stored value of ``option`` (bools as 0/1, like libzmq)."""
+        spec = OPTION_SPECS.get(option)
+        if spec is None:
+            raise ZMQError(Errno.EINVAL, f"option {_name(option)} cannot be read on this socket")
+        value = getattr(self, spec.attr)
+        return int(value) if isinstance(value, bool) else value
+
+    @staticmethod
+    def seconds(ms: int) -> float | None:
+        """Milliseconds (-1 = forever) as a timeout in seconds (None = forever)."""
+        return None if ms < 0 else ms / 1000.0
+
+
+def _name(option: int) -> str:
+    try:
+        return SocketOption(option).name
+    except ValueError:
+        return str(option)

@@ -1,0 +1,184 @@
+"""Pipes: the bounded queues between a socket and each of its peers.
+
+Owns: ``Pipe`` (one peer of a socket: inbound accounting with a high-water mark, and the outbound
+path to that peer), ``Inbox`` (the queue every pipe of a socket delivers into) and ``Signal``
+(wakes a thread blocked on "some pipe changed state").
+
+Rules:
+- Layer L1: imports only L0. Knows nothing of socket types, transports or the wire.
+- Inbound messages travel in *batches*: an ``Inbox`` item is ``(pipe, [msg, ...])``. A message is
+  ``bytes`` (one frame) or ``list[bytes]`` (several frames). Batching is how the receive path
+  avoids one queue operation per message.
+- Counters are written by one thread each (``received`` by the producer, ``consumed`` by the
+  consumer), so the depth ``received - consumed`` needs no lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from queue import SimpleQueue
+from typing import Any
+
+Msg = bytes | list  # one frame, or the frames of a multipart message
+
+#: Resume reading a paused pipe once its depth falls to this fraction of the HWM.
+LOW_WATER_FRACTION = 0.5
+
+
+class Signal:
+    """A state-change counter that blocked threads wait on.
+
+    ``notify()`` is cheap when nobody waits (a counter bump and an attribute check), so
+    producers may call it on every state change. Waiters read ``seq`` first, re-check their
+    condition, then ``wait(seq, timeout)``; a notify in between is never lost.
+    """
+
+    __slots__ = ("_cond", "seq", "waiting", "watchers")
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self.seq = 0
+        self.waiting = 0
+        #: callables run on every notify (pollers, file-descriptor wakers)
+        self.watchers: list[Callable[[], Any]] = []
+
+    def notify(self) -> None:
+        """Record a state change and wake every waiter."""
+        self.seq += 1
+        if self.waiting:
+            with self._cond:
+                self._cond.notify_all()
+        if self.watchers:
+            for w in tuple(self.watchers):
+                w()
+
+    def wait(self, seq: int, timeout: float | None) -> bool:
+        """Block until ``seq`` moves on (True) or ``timeout`` seconds pass (False)."""
+        with self._cond:
+            self.waiting += 1
+            try:
+                if self.seq != seq:
+                    return True
+                self._cond.wait(timeout)
+                return self.seq != seq
+            finally:
+                self.waiting -= 1
+
+
+class Inbox:
+    """The receive queue of one socket, shared by all of its pipes.
+
+    Items are ``(pipe, batch)``; ``(None, None)`` is a wake-up sentinel (close/term). The
+    ``signal`` is notified on every put, so pollers and file-descriptor wakers see new data.
+    """
+
+    __slots__ = ("queue", "signal")
+
+    def __init__(self, signal: Signal) -> None:
+        self.queue: SimpleQueue[tuple[Pipe | None, list | None]] = SimpleQueue()
+        self.signal = signal
+
+    def put(self, pipe: Pipe, batch: list) -> None:
+        """Deliver a batch of messages that arrived on ``pipe``."""
+        pipe.received += len(batch)
+        self.queue.put((pipe, batch))
+        sig = self.signal
+        sig.seq += 1
+        if sig.waiting or sig.watchers:
+            sig.notify()
+
+    def wake(self) -> None:
+        """Wake a thread blocked on ``queue.get`` without delivering anything."""
+        self.queue.put((None, None))
+
+
+class Pipe:
+    """One peer attached to a socket.
+
+    Inbound: the peer's messages go into ``inbox`` (owned by the socket) and are counted; when the
+    depth reaches ``hwm_in`` the producer pauses and ``on_resume`` is called once the consumer has
+    drained it to the low-water mark. Outbound: ``deliver(msg)`` hands one complete message to the
+    peer and returns False when the pipe is full (HWM); transports subclass it.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "alive",
+        "consumed",
+        "endpoint",
+        "hwm_in",
+        "inbox",
+        "lwm_in",
+        "meta",
+        "on_resume",
+        "out_signal",
+        "paused",
+        "peer_type",
+        "received",
+        "routing_id",
+        "stats",
+    )
+
+    def __init__(self, inbox: Inbox | None = None, *, hwm_in: int = 1000, endpoint: str = "") -> None:
+        self.inbox = inbox
+        self.received = 0
+        self.consumed = 0
+        self.hwm_in = hwm_in
+        self.lwm_in = max(0, int(hwm_in * LOW_WATER_FRACTION)) if hwm_in > 0 else 0
+        self.paused = False
+        self.on_resume: Callable[[], Any] | None = None
+        self.out_signal: Signal | None = None
+        self.routing_id = b""
+        self.peer_type: int | None = None
+        self.endpoint = endpoint
+        self.alive = True
+        self.meta: dict[str, bytes] = {}
+        self.stats: dict[str, int] = {}
+
+    # -- inbound accounting -------------------------------------------------------------
+    def inbound_full(self) -> bool:
+        """True when the producer should stop: the depth reached the receive HWM."""
+        return self.hwm_in > 0 and self.received - self.consumed >= self.hwm_in
+
+    def pause(self) -> bool:
+        """Producer side: mark the pipe paused; returns False if the consumer already drained it."""
+        self.paused = True
+        if self.received - self.consumed <= self.lwm_in:
+            self.paused = False
+            return False
+        return True
+
+    def consumed_batch(self, n: int) -> None:
+        """Consumer side: ``n`` messages were taken; resume a paused producer at low water."""
+        self.consumed += n
+        if self.paused and self.received - self.consumed <= self.lwm_in:
+            self.paused = False
+            cb = self.on_resume
+            if cb is not None:
+                cb()
+
+    # -- outbound ------------------------------------------------------------------------
+    def deliver(self, msg: Msg) -> bool:
+        """Queue one complete message for the peer; False when full. Transports override."""
+        raise NotImplementedError
+
+    def writable(self) -> bool:
+        """Whether ``deliver`` would accept a message now."""
+        raise NotImplementedError
+
+    def terminate(self, linger: float | None = 0.0) -> None:
+        """Detach from the peer (local close or disconnect); ``linger`` seconds to flush."""
+        self.alive = False
+
+    def notify_writable(self) -> None:
+        """Transport side: space became available towards the peer."""
+        sig = self.out_signal
+        if sig is not None:
+            sig.notify()
+
+    def __repr__(self) -> str:
+        rid = self.routing_id.hex() if self.routing_id else "-"
+        return (
+            f"<{type(self).__name__} {self.endpoint or '?'} id={rid} depth={self.received - self.consumed}>"
+        )

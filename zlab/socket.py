@@ -1,0 +1,458 @@
+"""``Socket``: the pyzmq-shaped socket facade.
+
+Owns: the public socket API (bind/connect/unbind/disconnect/close, send/recv and their multipart,
+string, json and pyobj forms, options as methods and attributes, EVENTS). It turns frames and
+flags into complete messages for the routing core (``zlab.sockets``) and endpoints into transports
+(``zlab.io``), wiring the two through a ``SocketLink``.
+
+Rules: layer L3. A ``Socket`` is used from one thread at a time (as in libzmq). The send and recv
+fast paths do one type check, one flag test and one call into the core per message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import threading
+from typing import TYPE_CHECKING, Any
+
+from zlab import sockets as _sockets
+from zlab.constants import Errno, Flag, PollEvent, SocketOption, SocketType
+from zlab.errors import ContextTerminated, ZMQBindError, ZMQError
+from zlab.frame import Frame, MessageTracker, to_bytes
+from zlab.io.endpoint import parse
+from zlab.io.inproc import InprocPipe
+from zlab.io.link import SocketLink
+from zlab.io.transport import Connecter, Listener
+from zlab.options import Options
+
+if TYPE_CHECKING:
+    from zlab.context import Context
+
+NOBLOCK = Flag.NOBLOCK
+SNDMORE = Flag.SNDMORE
+_OPTION_NAMES = {name.lower(): int(member) for name, member in SocketOption.__members__.items()}
+_TIMEOUT_CACHE = {SocketOption.SNDTIMEO, SocketOption.RCVTIMEO}
+
+
+class Socket:
+    """A zlab socket: create it with ``Context.socket(zlab.REQ)``."""
+
+    # attributes that are the Python object's own, never socket options
+    _own = frozenset(
+        {
+            "context",
+            "options",
+            "core",
+            "link",
+            "_closed",
+            "_parts",
+            "_rparts",
+            "_sndtimeo",
+            "_rcvtimeo",
+            "_bound",
+            "_connected",
+            "_last_endpoint",
+            "_wake_fd",
+            "_wake_lock",
+            "_monitor",
+            "__weakref__",
+        }
+    )
+
+    def __init__(self, context: Context, socket_type: int) -> None:
+        if isinstance(socket_type, bool) or not isinstance(socket_type, int):
+            raise TypeError(f"socket type must be an int such as zlab.REQ, not {socket_type!r}")
+        options = Options(type=int(socket_type))
+        core = _sockets.create(int(socket_type), options)
+        object.__setattr__(self, "context", context)
+        object.__setattr__(self, "options", options)
+        object.__setattr__(self, "core", core)
+        object.__setattr__(
+            self, "link", SocketLink(options, core.attach, core.detach, core.attach_on_connect)
+        )
+        object.__setattr__(self, "_closed", False)
+        object.__setattr__(self, "_parts", None)  # frames sent with SNDMORE, waiting for the last
+        object.__setattr__(self, "_rparts", None)  # frames of a message being received one by one
+        object.__setattr__(self, "_sndtimeo", None)
+        object.__setattr__(self, "_rcvtimeo", None)
+        object.__setattr__(self, "_bound", {})
+        object.__setattr__(self, "_connected", {})
+        object.__setattr__(self, "_last_endpoint", b"")
+        object.__setattr__(self, "_wake_fd", None)
+        object.__setattr__(self, "_wake_lock", threading.Lock())
+        object.__setattr__(self, "_monitor", None)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
+
+    @property
+    def socket_type(self) -> int:
+        """The socket type (``zlab.REQ`` ...)."""
+        return self.options.type
+
+    def close(self, linger: int | None = None) -> None:
+        """Close the socket. Pending outgoing messages are flushed for ``linger`` ms (-1: until sent)."""
+        if self._closed:
+            return
+        object.__setattr__(self, "_closed", True)
+        linger_ms = self.options.linger if linger is None else int(linger)
+        self.link.closed = True
+        self.core.close()
+        ctx = self.context
+        for handle in self._bound.values():
+            if isinstance(handle, Listener):
+                ctx._reactor_call(handle.close, linger_ms)
+        for handles in self._connected.values():
+            for handle in handles:
+                if isinstance(handle, Connecter):
+                    ctx._reactor_call(handle.close, linger_ms)
+        for pipe in list(self.core.pipes):
+            if isinstance(pipe, InprocPipe):
+                pipe.terminate()
+        ctx.inproc.forget(self.link)
+        fd = self._wake_fd
+        if fd is not None:
+            self.core.signal.watchers.clear()
+            for f in set(fd):
+                try:
+                    os.close(f)
+                except OSError:
+                    pass
+        ctx._socket_closed(self)
+
+    def __enter__(self) -> Socket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self._closed and getattr(self.context, "closed", True) is False:
+                self.close()
+        except Exception:
+            pass
+
+    def _check(self) -> None:
+        if self.core.terminated:
+            raise ContextTerminated()
+        if self._closed:
+            raise ZMQError(Errno.ENOTSOCK, "Socket operation on a closed socket")
+
+    # -- endpoints ---------------------------------------------------------------------------
+    def bind(self, addr: str) -> None:
+        """Accept connections at ``addr`` (``tcp://127.0.0.1:*`` picks a free port; see LAST_ENDPOINT)."""
+        self._check()
+        ep = parse(addr, bind=True)
+        if ep.transport == "inproc":
+            self.context.inproc.bind(ep.address, self.link)  # type: ignore[arg-type]
+            self._bound[ep.text] = ep.address
+            object.__setattr__(self, "_last_endpoint", ep.text.encode())
+            return
+        listener = Listener(self.context.reactor, self.link, ep)
+        self._bound[listener.last_endpoint] = listener
+        object.__setattr__(self, "_last_endpoint", listener.last_endpoint.encode())
+
+    def bind_to_random_port(
+        self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
+    ) -> int:
+        """Bind ``addr`` (``tcp://host``) to a random port in [min_port, max_port); return the port."""
+        if min_port == 49152 and max_port == 65536:
+            self.bind(f"{addr}:*")
+            return int(self._last_endpoint.rsplit(b":", 1)[1])
+        for _ in range(max_tries):
+            port = random.randrange(min_port, max_port)
+            try:
+                self.bind(f"{addr}:{port}")
+            except ZMQError as exc:
+                if exc.errno in (Errno.EADDRINUSE, Errno.EACCES if hasattr(Errno, "EACCES") else 13):
+                    continue
+                raise
+            return port
+        raise ZMQBindError("Could not bind socket to random port.")
+
+    def connect(self, addr: str) -> None:
+        """Connect to ``addr``; the connection is made (and remade) in the background."""
+        self._check()
+        ep = parse(addr, bind=False)
+        if ep.transport == "inproc":
+            handle: Any = self.context.inproc.connect(ep.address, self.link)  # type: ignore[arg-type]
+        else:
+            handle = Connecter(self.context.reactor, self.link, ep)
+        self._connected.setdefault(ep.text, []).append(handle)
+        object.__setattr__(self, "_last_endpoint", ep.text.encode())
+
+    def unbind(self, addr: str | bytes) -> None:
+        """Stop accepting at ``addr`` (as bound, or as LAST_ENDPOINT reported it)."""
+        self._check()
+        text = addr.decode() if isinstance(addr, bytes) else addr
+        handle = self._bound.pop(text, None)
+        if handle is None:
+            raise ZMQError(Errno.ENOENT, f"not bound to {text!r}")
+        if isinstance(handle, Listener):
+            self.context._reactor_call(handle.close, 0)
+        else:
+            self.context.inproc.unbind(handle, self.link)
+
+    def disconnect(self, addr: str | bytes) -> None:
+        """Drop the connection(s) made by ``connect(addr)``."""
+        self._check()
+        text = addr.decode() if isinstance(addr, bytes) else addr
+        handles = self._connected.pop(text, None)
+        if not handles:
+            raise ZMQError(Errno.ENOENT, f"not connected to {text!r}")
+        for handle in handles:
+            if isinstance(handle, Connecter):
+                self.context._reactor_call(handle.close, self.options.linger)
+            else:
+                if handle:
+                    handle[0].terminate()
+                self.context.inproc.cancel(text.split("://", 1)[1], self.link)
+
+    # -- sending -----------------------------------------------------------------------------
+    def send(
+        self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+    ) -> MessageTracker | None:
+        """Send one frame; with ``SNDMORE`` more frames of the same message follow."""
+        if type(data) is not bytes:
+            data = to_bytes(data)
+        if self._closed:
+            self._check()
+        parts = self._parts
+        if flags & SNDMORE:
+            if parts is None:
+                object.__setattr__(self, "_parts", [data])
+            else:
+                parts.append(data)
+            return MessageTracker() if track else None
+        if parts is not None:
+            parts.append(data)
+            object.__setattr__(self, "_parts", None)
+            try:
+                self.core.send(parts, 0 if flags & NOBLOCK else self._sndtimeo)
+            except BaseException:
+                parts.pop()
+                object.__setattr__(self, "_parts", parts)
+                raise
+        else:
+            self.core.send(data, 0 if flags & NOBLOCK else self._sndtimeo)
+        return MessageTracker() if track else None
+
+    def send_multipart(
+        self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+    ) -> MessageTracker | None:
+        """Send a whole message (a sequence of frames) atomically."""
+        frames = [p if type(p) is bytes else to_bytes(p) for p in msg_parts]
+        if not frames:
+            raise ZMQError(Errno.EINVAL, "a message needs at least one frame")
+        if self._closed:
+            self._check()
+        if self._parts is not None:
+            frames = self._parts + frames
+            object.__setattr__(self, "_parts", None)
+        if flags & SNDMORE:
+            object.__setattr__(self, "_parts", frames)
+            return MessageTracker() if track else None
+        self.core.send(frames[0] if len(frames) == 1 else frames, 0 if flags & NOBLOCK else self._sndtimeo)
+        return MessageTracker() if track else None
+
+    def send_string(
+        self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kw: Any
+    ) -> Any:
+        """Send a str, encoded."""
+        if not isinstance(u, str):
+            raise TypeError(f"send_string takes str, not {type(u).__name__}")
+        return self.send(u.encode(encoding), flags, copy, **kw)
+
+    send_unicode = send_string
+
+    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> Any:
+        """Send an object as JSON."""
+        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
+
+    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kw: Any) -> Any:
+        """Send a picklable object (trusted peers only)."""
+        return self.send(pickle.dumps(obj, protocol), flags, **kw)
+
+    def send_serialized(self, msg: Any, serialize: Any, flags: int = 0, copy: bool = True, **kw: Any) -> Any:
+        """Send ``serialize(msg)`` (a list of frames) as one message."""
+        return self.send_multipart(serialize(msg), flags, copy, **kw)
+
+    # -- receiving ---------------------------------------------------------------------------
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+        """Receive one frame; RCVMORE tells whether more frames of the message follow."""
+        rparts = self._rparts
+        if rparts:
+            data = rparts.pop()
+            if not rparts:
+                object.__setattr__(self, "_rparts", None)
+        else:
+            if self._closed:
+                self._check()
+            msg = self.core.recv(0 if flags & NOBLOCK else self._rcvtimeo)
+            if type(msg) is bytes:
+                data = msg
+            else:
+                data = msg[0]
+                if len(msg) > 1:
+                    rest = msg[:0:-1]  # reversed, so pop() takes the next frame
+                    object.__setattr__(self, "_rparts", rest)
+        if copy:
+            return data
+        frame = Frame(data)
+        frame.more = bool(self._rparts)
+        return frame
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list:
+        """Receive every frame of the next message."""
+        if self._rparts:
+            frames = [self.recv(flags, copy)]
+            while self._rparts:
+                frames.append(self.recv(flags, copy))
+            return frames
+        if self._closed:
+            self._check()
+        msg = self.core.recv(0 if flags & NOBLOCK else self._rcvtimeo)
+        frames = [msg] if type(msg) is bytes else list(msg)
+        if copy:
+            return frames
+        out = [Frame(f) for f in frames]
+        for f in out[:-1]:
+            f.more = True
+        return out
+
+    def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        """Receive a frame and decode it."""
+        return self.recv(flags).decode(encoding)
+
+    recv_unicode = recv_string
+
+    def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:
+        """Receive a JSON frame."""
+        return json.loads(self.recv(flags), **kwargs)
+
+    def recv_pyobj(self, flags: int = 0) -> Any:
+        """Receive a pickled object (trusted peers only)."""
+        return pickle.loads(self.recv(flags))
+
+    def recv_serialized(self, deserialize: Any, flags: int = 0, copy: bool = True) -> Any:
+        """Receive a message and return ``deserialize(frames)``."""
+        return deserialize(self.recv_multipart(flags, copy))
+
+    # -- options -----------------------------------------------------------------------------
+    def setsockopt(self, option: int, value: Any) -> None:
+        """Set a socket option (``zlab.LINGER`` ...)."""
+        self._check()
+        option = int(option)
+        if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
+            raise ZMQError(Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets")
+        self.options.set(option, value)
+        if option in _TIMEOUT_CACHE:
+            attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
+            object.__setattr__(self, attr, Options.seconds(int(value)))
+        elif option in (SocketOption.SNDHWM, SocketOption.RCVHWM):
+            self._apply_hwm()
+
+    def getsockopt(self, option: int) -> Any:
+        """Read a socket option."""
+        option = int(option)
+        if option == SocketOption.LAST_ENDPOINT:
+            return self._last_endpoint
+        self._check()
+        if option == SocketOption.RCVMORE:
+            return int(bool(self._rparts))
+        if option == SocketOption.EVENTS:
+            return self._events()
+        if option == SocketOption.FD:
+            return self._get_fd()
+        return self.options.get(option)
+
+    set = setsockopt
+    get = getsockopt
+
+    def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
+        """Set a bytes option from a str."""
+        self.setsockopt(option, value.encode(encoding))
+
+    def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
+        """Read a bytes option as str."""
+        return self.getsockopt(option).decode(encoding)
+
+    set_string = setsockopt_string
+    get_string = getsockopt_string
+
+    def __getattr__(self, name: str) -> Any:
+        option = _OPTION_NAMES.get(name)
+        if option is None or name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.getsockopt(option)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._own or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        option = _OPTION_NAMES.get(name)
+        if option is None:
+            raise AttributeError(f"{name!r} is not a zlab socket option")
+        self.setsockopt(option, value)
+
+    def _apply_hwm(self) -> None:
+        """New HWMs apply to pipes created from now on, as in libzmq."""
+
+    # -- readiness ---------------------------------------------------------------------------
+    def _events(self) -> int:
+        core = self.core
+        ev = 0
+        if self._rparts or core.can_recv():
+            ev |= PollEvent.POLLIN
+        if core.can_send():
+            ev |= PollEvent.POLLOUT
+        fd = self._wake_fd
+        if fd is not None:  # edge-triggered FD: reading EVENTS re-arms it
+            try:
+                os.read(fd[0], 4096)
+            except (BlockingIOError, OSError):
+                pass
+        return ev
+
+    def _get_fd(self) -> int:
+        """A file descriptor that becomes readable when EVENTS may have changed (edge-triggered)."""
+        with self._wake_lock:
+            if self._wake_fd is None:
+                r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+                def wake() -> None:
+                    try:
+                        os.write(w, b"\x01")
+                    except (BlockingIOError, OSError):
+                        pass
+
+                object.__setattr__(self, "_wake_fd", (r, w))
+                self.core.signal.watchers.append(wake)
+                wake()
+            return self._wake_fd[0]
+
+    def poll(self, timeout: int | None = None, flags: int = PollEvent.POLLIN) -> int:
+        """Wait up to ``timeout`` ms for ``flags``; return the events that are ready."""
+        from zlab.poll import Poller
+
+        self._check()
+        poller = Poller()
+        poller.register(self, flags)
+        ready = dict(poller.poll(timeout))
+        return ready.get(self, 0)
+
+    def __repr__(self) -> str:
+        try:
+            name = SocketType(self.options.type).name
+        except ValueError:
+            name = str(self.options.type)
+        state = "closed" if self._closed else f"{len(self.core.pipes)} peers"
+        ep = self._last_endpoint.decode() or "-"
+        return f"<zlab.Socket {name} {ep} {state}>"

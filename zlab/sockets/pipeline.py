@@ -1,0 +1,40 @@
+"""PUSH and PULL (RFC 30): load-balanced out, fair-queued in.
+
+Rules: layer L2; PUSH never drops (it blocks, or raises Again), PULL never sends.
+"""
+
+from __future__ import annotations
+
+from zlab.constants import SocketType
+from zlab.pipe import Msg
+from zlab.sockets.base import LoadBalancer, SocketCore
+
+
+class Push(SocketCore):
+    """Round-robin over connected peers with room; blocks while there are none."""
+
+    socket_type = SocketType.PUSH
+    can_recv_type = False
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.lb = LoadBalancer(self)
+
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        self.lb.send(msg, timeout)
+
+    def can_send(self) -> bool:
+        return self.lb.writable()
+
+    def can_recv(self) -> bool:
+        return False
+
+
+class Pull(SocketCore):
+    """Fair-queued input from every connected PUSH."""
+
+    socket_type = SocketType.PULL
+    can_send_type = False
+
+    def recv(self, timeout: float | None) -> Msg:
+        return self._take(timeout)[1]

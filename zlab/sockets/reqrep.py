@@ -1,0 +1,181 @@
+"""REQ, REP, DEALER and ROUTER (RFC 28): request-reply and its asynchronous building blocks.
+
+Rules: layer L2. REQ alternates strictly (EFSM otherwise), prepends an empty delimiter and only
+accepts the reply from the peer it asked. REP strips the envelope up to the delimiter and puts it
+back on the reply, dropping the reply if the requester is gone. DEALER load-balances out and
+fair-queues in. ROUTER prefixes the routing id on receive and routes on the first frame on send,
+never blocking unless ROUTER_MANDATORY asks it to.
+"""
+
+from __future__ import annotations
+
+import time
+
+from zlab.constants import Errno, SocketType
+from zlab.errors import ZMQError
+from zlab.pipe import Msg, Pipe
+from zlab.sockets.base import LoadBalancer, RoutingTable, SocketCore
+
+
+def _frames(msg: Msg) -> list:
+    return [msg] if type(msg) is bytes else msg
+
+
+class _Deadline:
+    """What is left of a timeout across several blocking steps."""
+
+    __slots__ = ("end",)
+
+    def __init__(self, timeout: float | None) -> None:
+        self.end = None if not timeout else time.monotonic() + timeout
+
+    def left(self, timeout: float | None) -> float | None:
+        if self.end is None:
+            return timeout
+        return max(0.0, self.end - time.monotonic())
+
+
+class Dealer(SocketCore):
+    """Load-balanced out, fair-queued in, no envelope handling."""
+
+    socket_type = SocketType.DEALER
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.lb = LoadBalancer(self)
+
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        self.lb.send(msg, timeout)
+
+    def recv(self, timeout: float | None) -> Msg:
+        return self._take(timeout)[1]
+
+    def can_send(self) -> bool:
+        return self.lb.writable()
+
+
+class Req(Dealer):
+    """Strict send/recv alternation with an empty delimiter frame."""
+
+    socket_type = SocketType.REQ
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.expect_reply = False
+        self.reply_pipe: Pipe | None = None
+
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        if self.expect_reply and not self.options.req_relaxed:
+            raise ZMQError(Errno.EFSM)
+        frames = [b"", msg] if type(msg) is bytes else [b"", *msg]
+        self.reply_pipe = self.lb.send(frames, timeout)
+        self.expect_reply = True
+
+    def recv(self, timeout: float | None) -> Msg:
+        if not self.expect_reply:
+            raise ZMQError(Errno.EFSM)
+        deadline = _Deadline(timeout)
+        while True:
+            pipe, msg = self._take(deadline.left(timeout))
+            # only the reply from the peer asked, and only a well-formed one
+            if pipe is not self.reply_pipe or type(msg) is bytes or len(msg) < 2 or msg[0] != b"":
+                continue
+            self.expect_reply = False
+            return msg[1] if len(msg) == 2 else msg[1:]
+
+    def can_send(self) -> bool:
+        return not self.expect_reply and self.lb.writable()
+
+    def can_recv(self) -> bool:
+        return self.expect_reply and self.has_input()
+
+
+class Rep(SocketCore):
+    """Receives a request with its envelope, replies along the same envelope."""
+
+    socket_type = SocketType.REP
+    attach_on_connect = False
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.envelope: list | None = None
+        self.reply_pipe: Pipe | None = None
+
+    def recv(self, timeout: float | None) -> Msg:
+        if self.envelope is not None:
+            raise ZMQError(Errno.EFSM)
+        deadline = _Deadline(timeout)
+        while True:
+            pipe, msg = self._take(deadline.left(timeout))
+            if type(msg) is bytes:
+                continue  # no envelope: malformed request, dropped
+            try:
+                i = msg.index(b"")
+            except ValueError:
+                continue
+            self.envelope = msg[: i + 1]
+            self.reply_pipe = pipe
+            body = msg[i + 1 :]
+            return body[0] if len(body) == 1 else body
+
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        envelope = self.envelope
+        if envelope is None:
+            raise ZMQError(Errno.EFSM)
+        pipe = self.reply_pipe
+        self.envelope = self.reply_pipe = None
+        if pipe is not None and pipe.alive:
+            pipe.deliver(envelope + _frames(msg))  # a full or gone requester loses its reply
+
+    def can_send(self) -> bool:
+        return self.envelope is not None
+
+    def can_recv(self) -> bool:
+        return self.envelope is None and self.has_input()
+
+
+class Router(SocketCore):
+    """Routing-id frame on receive; routes on the first frame on send."""
+
+    socket_type = SocketType.ROUTER
+    attach_on_connect = False
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.table = RoutingTable()
+
+    def attach(self, pipe: Pipe) -> bool:
+        if self.closed or not self.table.add(pipe, self.options.router_handover):
+            return False
+        return super().attach(pipe)
+
+    def _detached(self, pipe: Pipe) -> None:
+        self.table.remove(pipe)
+
+    def recv(self, timeout: float | None) -> Msg:
+        pipe, msg = self._take(timeout)
+        if type(msg) is bytes:
+            return [pipe.routing_id, msg]
+        return [pipe.routing_id, *msg]
+
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        if type(msg) is bytes or len(msg) < 2:
+            return  # a routing id with no body: nothing to send
+        pipe = self.table.by_id.get(msg[0])
+        mandatory = self.options.router_mandatory
+        if pipe is None:
+            if mandatory:
+                raise ZMQError(Errno.EHOSTUNREACH, "Host unreachable")
+            return
+        body = msg[1] if len(msg) == 2 else msg[1:]
+        if pipe.deliver(body) or not mandatory:
+            return
+        self.wait_for(lambda: pipe.writable() or not pipe.alive, timeout)
+        if not pipe.alive:
+            raise ZMQError(Errno.EHOSTUNREACH, "Host unreachable")
+        self.send(msg, timeout)
+
+    def can_send(self) -> bool:
+        if self.options.router_mandatory:
+            return any(p.writable() for p in self.pipes)
+        return True
