@@ -65,7 +65,11 @@ def _destroy_context(ctx: Any, timeout: float = TEARDOWN_TIMEOUT_S) -> None:
     t.start()
     t.join(timeout)
     if t.is_alive():
-        raise RuntimeError(f"{ctx!r} did not terminate within {timeout:.0f} s: a socket or thread is stuck")
+        raise RuntimeError(
+            f"{ctx!r} did not terminate within {timeout:.0f} s. A socket with unsent messages was probably "
+            "left open and garbage-collected (so destroy() could not set its LINGER to 0): create sockets "
+            "with the `sockets` fixture or close them in the test"
+        )
     if errors:
         raise errors[0]
 
