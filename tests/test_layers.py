@@ -33,6 +33,9 @@ EXACT: dict[str, int] = {
     "zlab.context": 3,
     "zlab.socket": 3,
     "zlab.poll": 3,
+    "zlab.frame": 3,  # Frame / MessageTracker, what copy=False gives
+    "zlab.proxy": 3,
+    "zlab.auth": 3,
     "zlab.devices": 3,
     "zlab.asyncio": 3,
     "zlab.cli": 4,
