@@ -50,6 +50,12 @@ class Connection:
     greeting has arrived our READY is queued too (we never wait for the peer's READY, as libzmq doesn't).
     Feed received bytes to :meth:`receive_data`, which returns complete application messages and appends
     control events to :attr:`events`.
+
+    `socket_type` is a ZMTP socket type (PAIR..XSUB); `routing_id` is sent as the ``Identity`` property by
+    REQ, DEALER and ROUTER; `max_msg_size` (>= 0) limits every frame body after the handshake (libzmq's
+    MAXMSGSIZE is per frame too), checked on the frame header before any of its body is buffered;
+    `metadata` adds READY properties (e.g. ``{"X-App": b"1"}``). Only the NULL `mechanism` exists so far
+    (others raise NotImplementedError); `as_server` is kept for PLAIN/CURVE and always sent as 0 for NULL.
     """
 
     def __init__(
