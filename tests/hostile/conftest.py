@@ -9,128 +9,13 @@ pyzmq socket and a socket of the target's own implementation.
 from __future__ import annotations
 
 import resource
-import threading
-import time
 import tracemalloc
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-TEARDOWN_TIMEOUT_S = 10.0
-IO_TIMEOUT_MS = 5000
-PEER_TYPE = {"PULL": "PUSH", "ROUTER": "DEALER"}
-
-
-def load_impl(name: str) -> ModuleType:
-    if name == "zmq":
-        return pytest.importorskip("zmq")
-    mod = pytest.importorskip(name)
-    if not hasattr(mod, "Context"):
-        pytest.skip(f"{name}.Context does not exist yet (core not landed)")
-    return mod
-
-
-@dataclass
-class Peer:
-    name: bytes
-    mod: ModuleType
-    sock: Any
-
-
-@dataclass
-class Target:
-    """A bound socket under attack and its well-behaved peers."""
-
-    impl: str
-    kind: str  # "PULL" or "ROUTER"
-    mod: ModuleType
-    sock: Any
-    endpoint: str
-    peers: list[Peer]
-    # messages the target received that no good peer sent (attacker payloads)
-    foreign: list[list[bytes]] = field(default_factory=list)
-
-    @property
-    def good_ids(self) -> set[bytes]:
-        return {p.name for p in self.peers}
-
-    def exchange(self, tag: str) -> None:
-        """Every good peer sends one message; the target gets each (and, as a ROUTER, replies to each)."""
-        tagb = tag.encode()
-        for p in self.peers:
-            p.sock.send_multipart([tagb, p.name])
-        want = {p.name for p in self.peers}
-        deadline = time.monotonic() + IO_TIMEOUT_MS / 1000
-        while want:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"[{tag}] messages from good peers {sorted(want)} never reached the target")
-            try:
-                msg = [bytes(f) for f in self.sock.recv_multipart()]
-            except self.mod.Again:
-                raise AssertionError(
-                    f"[{tag}] target {self.impl} {self.kind} stopped serving: nothing from {sorted(want)}"
-                ) from None
-            body = msg[1:] if self.kind == "ROUTER" else msg
-            if len(body) == 2 and body[0] == tagb and body[1] in want:
-                if self.kind == "ROUTER":
-                    assert msg[0] == body[1], f"[{tag}] good peer {body[1]!r} arrived with id {msg[0]!r}"
-                want.discard(body[1])
-            else:
-                self.foreign.append(msg)
-        if self.kind == "ROUTER":
-            for p in self.peers:
-                self.sock.send_multipart([p.name, b"ack", tagb])
-            for p in self.peers:
-                try:
-                    got = [bytes(f) for f in p.sock.recv_multipart()]
-                except p.mod.Again:
-                    raise AssertionError(f"[{tag}] the ROUTER's reply never reached good peer {p.name!r}") from None
-                assert got == [b"ack", tagb], f"[{tag}] {p.name!r} got {got!r}"
-
-    def drain_foreign(self, wait_ms: int = 100) -> list[list[bytes]]:
-        """Collect anything left in the target's queue (nothing should be)."""
-        while self.sock.poll(wait_ms, self.mod.POLLIN):
-            self.foreign.append([bytes(f) for f in self.sock.recv_multipart()])
-        return self.foreign
-
-
-class _Ctx:
-    def __init__(self, mod: ModuleType) -> None:
-        self.mod = mod
-        self.ctx = mod.Context()
-        self.sockets: list[Any] = []
-
-    def socket(self, type_name: str, **options: Any) -> Any:
-        s = self.ctx.socket(getattr(self.mod, type_name))
-        self.sockets.append(s)
-        opts = {"linger": 0, "rcvtimeo": IO_TIMEOUT_MS, "sndtimeo": IO_TIMEOUT_MS, **options}
-        for k, v in opts.items():
-            s.setsockopt(getattr(self.mod, k.upper()), v)
-        return s
-
-    def teardown(self) -> None:
-        errors: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                for s in self.sockets:
-                    if not getattr(s, "closed", False):
-                        s.close(linger=0)
-                self.ctx.term()
-            except BaseException as exc:
-                errors.append(exc)
-
-        t = threading.Thread(target=work, daemon=True)
-        t.start()
-        t.join(TEARDOWN_TIMEOUT_S)
-        if t.is_alive():
-            raise RuntimeError(f"{self.mod.__name__} context did not terminate within {TEARDOWN_TIMEOUT_S} s")
-        if errors:
-            raise errors[0]
-
+from tests.hostile.support import PEER_TYPE, Ctx, MemoryWatch, Peer, Target, load_impl
 
 TARGETS = [
     pytest.param(("zmq", "PULL"), id="zmq-PULL"),
@@ -146,10 +31,10 @@ def make_target(request) -> Iterator[Any]:
     impl, kind = request.param
     mod = load_impl(impl)
     zmq = load_impl("zmq")
-    contexts: list[_Ctx] = []
+    contexts: list[Ctx] = []
 
     def make(maxmsgsize: int | None = None) -> Target:
-        tctx = _Ctx(mod)
+        tctx = Ctx(mod)
         contexts.append(tctx)
         opts: dict[str, Any] = {}
         if maxmsgsize is not None:
@@ -161,7 +46,7 @@ def make_target(request) -> Iterator[Any]:
         ep = sock.getsockopt(mod.LAST_ENDPOINT)
         ep = (ep.decode() if isinstance(ep, bytes) else ep).rstrip("\x00")
         peers = []
-        zctx = _Ctx(zmq) if mod is not zmq else tctx
+        zctx = Ctx(zmq) if mod is not zmq else tctx
         if zctx is not tctx:
             contexts.append(zctx)
         for name, pctx in ((b"good-zmq", zctx), (b"good-" + impl.encode() + b"-2", tctx)):
@@ -180,23 +65,6 @@ def make_target(request) -> Iterator[Any]:
             errors.append(exc)
     if errors:
         raise errors[0]
-
-
-@dataclass
-class MemoryWatch:
-    """Python allocations (tracemalloc peak, which sees zlab's buffers whether touched or not) and the
-    process's peak RSS growth, over a block."""
-
-    traced_peak: int = 0
-    rss_growth: int = 0
-
-    def check(self, limit: int, what: str) -> None:
-        assert self.traced_peak < limit, (
-            f"{what}: Python allocations peaked at {self.traced_peak / 2**20:.1f} MiB (limit {limit / 2**20:.0f})"
-        )
-        assert self.rss_growth < 4 * limit, (
-            f"{what}: peak RSS grew by {self.rss_growth / 2**20:.1f} MiB (limit {4 * limit / 2**20:.0f})"
-        )
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.hostile import zmtp_raw as R
-from tests.hostile.conftest import PEER_TYPE, Target
+from tests.hostile.support import PEER_TYPE, Target
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -15,7 +15,7 @@ import errno
 import socket
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MORE = 0x01
 LONG = 0x02
@@ -183,24 +183,23 @@ class Closed:
     received: bytes = b""
 
 
-@dataclass
 class RawPeer:
     """A blocking TCP socket speaking bytes we choose. Every read is bounded by a deadline."""
 
-    host: str
-    port: int
-    sock: socket.socket = field(init=False)
-    received: bytes = field(default=b"", init=False)
-
-    def __post_init__(self) -> None:
-        self.sock = socket.create_connection((self.host, self.port), timeout=5.0)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.received = b""
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @classmethod
+    def connect(cls, host: str, port: int) -> RawPeer:
+        return cls(socket.create_connection((host, port), timeout=5.0))
 
     @classmethod
     def to_endpoint(cls, endpoint: str) -> RawPeer:
         assert endpoint.startswith("tcp://"), endpoint
         host, _, port = endpoint[len("tcp://") :].rpartition(":")
-        return cls(host, int(port))
+        return cls.connect(host, int(port))
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -284,3 +283,20 @@ class RawPeer:
             self.sock.close()
         except OSError:
             pass
+
+
+class RawListener:
+    """A listening TCP socket on 127.0.0.1 (ephemeral port) that hands out accepted connections as RawPeers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+
+    def accept(self, timeout: float = 5.0) -> RawPeer:
+        self.sock.settimeout(timeout)
+        conn, _ = self.sock.accept()
+        return RawPeer(conn)
+
+    def close(self) -> None:
+        self.sock.close()

@@ -1,0 +1,93 @@
+"""Awkward but legal peers, built from raw bytes: a socket must cope with how bytes arrive, not only with what
+they are. Run against libzmq (validating the bytes) and zlab.
+
+* a bound socket sends its greeting signature without waiting for the peer's (libzmq sends 10 octets at once);
+* a connecting socket does the same toward a silent listener;
+* a peer that stages its greeting as libzmq does (10, 1, 53 octets, each only after reading the other side's)
+  completes the handshake with a connecting socket;
+* a peer that sends the whole handshake and a message one octet at a time is understood.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.hostile import zmtp_raw as R
+from tests.hostile.support import Ctx, load_impl
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture(params=["zmq", "zlab"])
+def impl(request):
+    c = Ctx(load_impl(request.param))
+    yield c
+    c.teardown()
+
+
+def _endpoint(c: Ctx, sock) -> str:
+    ep = sock.getsockopt(c.mod.LAST_ENDPOINT)
+    return (ep.decode() if isinstance(ep, bytes) else ep).rstrip("\x00")
+
+
+def test_bound_socket_greets_first(impl):
+    s = impl.socket("PULL")
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        sig = p.read_exact(10, timeout=5.0)  # we have sent nothing
+        assert sig[0] == 0xFF and sig[9] & 1, sig
+    finally:
+        p.close()
+
+
+def test_connecting_socket_greets_first_and_accepts_staged_greeting(impl):
+    """The connecter must not wait for our full greeting; we answer in libzmq's stages and get a message."""
+    listener = R.RawListener()
+    try:
+        s = impl.socket("DEALER", routing_id=b"dealer-1")
+        s.connect(listener.endpoint)
+        s.send_multipart([b"hello", b"x" * 300])
+        p = listener.accept()
+        try:
+            sig = p.read_exact(10)  # sent without any byte from us
+            assert sig[0] == 0xFF and sig[9] & 1, sig
+            ours = R.greeting()
+            p.send(ours[:10])
+            p.read_exact(1)  # version major
+            p.send(ours[10:11])
+            p.read_exact(53)  # the rest of the peer's greeting
+            p.send(ours[11:])
+            p.send(R.ready(b"ROUTER", identity=b""))
+            f = p.read_frame()
+            assert f.is_command and f.command_name == b"READY", f
+            props = R.parse_properties(f.command_data)
+            assert props.get(b"Socket-Type") == b"DEALER", props
+            assert props.get(b"Identity") == b"dealer-1", props
+            m1, m2 = p.read_frame(), p.read_frame()
+            assert (m1.flags, m1.body) == (R.MORE, b"hello")
+            assert (m2.flags, m2.body) == (R.LONG, b"x" * 300)
+            p.send(R.message([b"back", b""]))
+            assert [bytes(x) for x in s.recv_multipart()] == [b"back", b""]
+        finally:
+            p.close()
+    finally:
+        listener.close()
+
+
+def test_one_octet_at_a_time(impl):
+    s = impl.socket("ROUTER")
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        data = R.greeting() + R.ready(b"DEALER", identity=b"slow") + R.message([b"a" * 256, b"", b"end"])
+        for i in range(len(data)):
+            p.send(data[i : i + 1])
+            if i % 8 == 0:
+                time.sleep(0.001)  # let separate segments reach the socket; not a synchronisation
+        got = [bytes(x) for x in s.recv_multipart()]
+        assert got == [b"slow", b"a" * 256, b"", b"end"]
+    finally:
+        p.close()
