@@ -150,8 +150,11 @@ class Reactor:
                         pass
                     continue
                 self._guard(handler, (mask,))
+            # reset before draining: a command queued from now on either gets drained below or
+            # writes a fresh wake-up byte (one queued from this thread would otherwise leave the
+            # flag set with no byte coming)
+            self._wake_pending = False
             if commands:
-                self._wake_pending = False
                 while commands:
                     fn, args = commands.popleft()
                     self._guard(fn, args)
