@@ -1,0 +1,65 @@
+# zlab.bench -- the benchmark harness (layer L4): measures zlab, pyzmq and plain Python alike.
+"""Benchmark harness: latency and throughput across implementations, transports, patterns and sizes.
+
+From a notebook or an experiment script::
+
+    import zlab.bench as zb
+
+    df = zb.run(
+        impls="zlab,pyzmq,raw",
+        transports="inproc,ipc,tcp",
+        patterns="reqrep,pushpull",
+        sizes=[64, 65536],
+        repeats=3,
+        placement="one",
+    )
+    zb.load("results")  # every run under a folder (or one file), one tidy frame
+    zb.headline(df), zb.ratios(df)  # medians per implementation; zlab/pyzmq per cell
+
+Modules: matrix (choices, cells, budgets), adapters (peer interface, pyzmq-shaped backends),
+raw (plain-Python floor), scenarios (what each peer does, what it means), control and worker
+(peer processes), runner (coordination, sweeps), results (schema, files), metadata, summary.
+
+Heavy modules (pandas) load on first use of the names below, so peer processes stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zlab.bench.matrix import IMPLS, MODES, PATTERN_MODES, PATTERNS, PLACEMENTS, TRANSPORTS, Budget, Cell
+
+_LAZY = {
+    "run": "zlab.bench.runner",
+    "run_cell": "zlab.bench.runner",
+    "load": "zlab.bench.results",
+    "load_meta": "zlab.bench.results",
+    "COLUMNS": "zlab.bench.results",
+    "SCHEMA_VERSION": "zlab.bench.results",
+    "headline": "zlab.bench.summary",
+    "ratios": "zlab.bench.summary",
+    "format_summary": "zlab.bench.summary",
+}
+
+__all__ = [
+    "IMPLS",
+    "MODES",
+    "PATTERNS",
+    "PATTERN_MODES",
+    "PLACEMENTS",
+    "TRANSPORTS",
+    "Budget",
+    "Cell",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zlab.bench' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,204 @@
+# zlab.bench.results -- the tidy result schema, Parquet files and loading them back.
+"""Result rows, their schema and their files.
+
+Owns: :data:`SCHEMA_VERSION` and :data:`COLUMNS` (name, Arrow type, meaning with units), turning rows
+into a DataFrame with stable dtypes, :class:`RunWriter` (one ``<run_id>.parquet`` plus
+``<run_id>.json`` per run, rewritten atomically after each cell so an interrupted run keeps what it
+measured, never touching another run's files), and :func:`load`, which reads a file or a folder of
+runs into one frame, upgrading old schema versions through :data:`UPGRADES`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = 1
+META_KEY = b"zlab.bench.meta"
+
+_TS = pa.timestamp("us", tz="UTC")
+#: Every result column: name -> (Arrow type, meaning). Latency columns are one-way (round trip / 2).
+COLUMNS: dict[str, tuple[pa.DataType, str]] = {
+    "schema_version": (pa.int16(), "version of this schema"),
+    "run_id": (pa.string(), "unique id of the run (also the file name)"),
+    "started_at": (_TS, "when the run started (UTC)"),
+    "cell_started_at": (_TS, "when this cell and repeat started (UTC)"),
+    "experiment": (pa.string(), "experiment name given to run(), or null"),
+    "host": (pa.string(), "hostname"),
+    "impl": (pa.string(), "zlab | pyzmq | raw"),
+    "impl_version": (pa.string(), "version of the implementation (pyzmq: with libzmq's)"),
+    "transport": (pa.string(), "inproc | ipc | tcp"),
+    "pattern": (pa.string(), "reqrep | pair | dealer-router | pushpull | pubsub"),
+    "mode": (pa.string(), "latency (ping-pong) | throughput (flood)"),
+    "msg_size_bytes": (pa.int64(), "payload size of each message"),
+    "n_subscribers": (pa.int16(), "receiving peers: subscribers for pubsub, 1 otherwise"),
+    "repeat": (pa.int16(), "repeat index, 0-based; repeats are interleaved across the matrix"),
+    "placement": (pa.string(), "CPU placement: none | one | split"),
+    "cpus": (pa.string(), "CPU of each peer, e.g. server:0 client:0 (empty: not pinned)"),
+    "quick": (pa.bool_(), "made with --quick (short cells for CI and smoke runs)"),
+    "target_duration_s": (pa.float64(), "time budget of the measured phase"),
+    "max_msgs": (pa.int64(), "count cap of the measured phase"),
+    "status": (pa.string(), "ok | failed | skipped"),
+    "failure_reason": (pa.string(), "why a cell failed or was skipped (one line), null when ok"),
+    "failure_detail": (pa.string(), "traceback or details of a failure, null when ok"),
+    "notes": (pa.string(), "remarks on an ok cell (e.g. a peer killed after a teardown hang)"),
+    "n_msgs": (pa.int64(), "latency: round trips timed; throughput: messages received (all subscribers)"),
+    "n_sent": (pa.int64(), "messages sent by the sender or publisher in the measured phase"),
+    "n_dropped": (pa.int64(), "pubsub: n_sent * n_subscribers - n_msgs; 0 for reliable patterns"),
+    "elapsed_s": (
+        pa.float64(),
+        "measured time: latency loop; receiver's first message to end marker (pubsub: from first send)",
+    ),
+    "msgs_per_s": (pa.float64(), "throughput: messages delivered per second; latency: round trips per s"),
+    "mb_per_s": (pa.float64(), "msgs_per_s * msg_size_bytes / 1e6"),
+    "lat_min_us": (pa.float64(), "one-way latency, minimum"),
+    "lat_p50_us": (pa.float64(), "one-way latency, median"),
+    "lat_p90_us": (pa.float64(), "one-way latency, 90th percentile"),
+    "lat_p99_us": (pa.float64(), "one-way latency, 99th percentile"),
+    "lat_p999_us": (pa.float64(), "one-way latency, 99.9th percentile"),
+    "lat_max_us": (pa.float64(), "one-way latency, maximum"),
+    "lat_mean_us": (pa.float64(), "one-way latency, mean"),
+    "lat_std_us": (pa.float64(), "one-way latency, standard deviation"),
+}
+SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in COLUMNS.items()])
+
+#: Upgrade hooks: ``UPGRADES[v]`` turns a frame of schema version ``v`` into version ``v + 1``.
+UPGRADES: dict[int, Callable[[pd.DataFrame], pd.DataFrame]] = {}
+
+
+def make_row(**values: Any) -> dict[str, Any]:
+    """A full result row: unknown names rejected, missing columns null, schema version set."""
+    unknown = set(values) - set(COLUMNS)
+    if unknown:
+        raise KeyError(f"not result columns: {sorted(unknown)}")
+    row = dict.fromkeys(COLUMNS)
+    row.update(values)
+    row["schema_version"] = SCHEMA_VERSION
+    return row
+
+
+def _types_mapper(dtype: pa.DataType) -> Any:
+    """Nullable pandas dtypes for integers and booleans, so counts stay integers next to failed rows."""
+    if pa.types.is_integer(dtype):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(dtype):
+        return pd.BooleanDtype()
+    return None
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper=_types_mapper)
+
+
+def to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Rows -> DataFrame with the schema's columns and dtypes (the same dtypes :func:`load` gives)."""
+    return _to_pandas(pa.Table.from_pylist(list(rows), schema=SCHEMA))
+
+
+def empty_frame() -> pd.DataFrame:
+    """A frame with every column and no rows."""
+    return to_frame([])
+
+
+class RunWriter:
+    """Writes one run's rows to ``<out>/<run_id>.parquet`` and its metadata to ``<run_id>.json``."""
+
+    def __init__(self, out: str | os.PathLike[str], run_id: str, meta: dict[str, Any]) -> None:
+        self.dir = Path(out)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.parquet = self.dir / f"{run_id}.parquet"
+        self.json = self.dir / f"{run_id}.json"
+        for path in (self.parquet, self.json):
+            if path.exists():
+                raise FileExistsError(f"{path} exists: results are never overwritten")
+        self.meta = dict(meta)
+        self.rows: list[dict[str, Any]] = []
+        self._write_meta(complete=False)
+
+    def _replace(self, path: Path, write: Callable[[Path], None]) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        write(tmp)
+        os.replace(tmp, path)
+
+    def _write_meta(self, complete: bool) -> None:
+        self.meta.update(complete=complete, n_rows=len(self.rows), schema_version=SCHEMA_VERSION)
+        text = json.dumps(self.meta, indent=2, sort_keys=True, default=str) + "\n"
+        self._replace(self.json, lambda p: p.write_text(text))
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Add a row and rewrite the run's Parquet file (small: one row per cell and repeat)."""
+        self.rows.append(row)
+        table = pa.Table.from_pylist(self.rows, schema=SCHEMA)
+        meta = json.dumps(self.meta, sort_keys=True, default=str).encode()
+        table = table.replace_schema_metadata({META_KEY: meta})
+        self._replace(self.parquet, lambda p: pq.write_table(table, p))
+
+    def close(self, complete: bool) -> None:
+        """Final metadata: ``complete`` is False for an interrupted run."""
+        self._write_meta(complete)
+
+
+def upgrade(frame: pd.DataFrame, version: int) -> pd.DataFrame:
+    """Bring a frame of schema ``version`` to :data:`SCHEMA_VERSION`; missing columns become null."""
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"results have schema version {version}, newer than this zlab ({SCHEMA_VERSION})")
+    while version < SCHEMA_VERSION:
+        frame = UPGRADES[version](frame)
+        version += 1
+    empty = empty_frame()
+    for name in COLUMNS:
+        if name not in frame.columns:
+            frame[name] = pd.Series([None] * len(frame), dtype=empty[name].dtype, index=frame.index)
+    frame["schema_version"] = pd.array([SCHEMA_VERSION] * len(frame), dtype=pd.Int64Dtype())
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    return frame[[*COLUMNS, *extra]]
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    table = pq.read_table(path)
+    if "schema_version" in table.column_names and table.num_rows:
+        version = int(pc.max(table.column("schema_version")).as_py())
+    else:
+        meta = json.loads((table.schema.metadata or {}).get(META_KEY, b"{}"))
+        version = int(meta.get("schema_version", SCHEMA_VERSION))
+    return upgrade(_to_pandas(table), version)
+
+
+def result_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The Parquet result files at ``path``: the file itself, or every ``*.parquet`` below a folder."""
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.exists():
+        raise FileNotFoundError(f"no results at {p}")
+    return sorted(f for f in p.rglob("*.parquet") if not f.name.startswith("."))
+
+
+def load(path: str | os.PathLike[str] = "results") -> pd.DataFrame:
+    """Read a result file, or every run under a folder, into one tidy frame (old schemas upgraded)."""
+    frames = [_read_one(f) for f in result_files(path)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_frame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_meta(path: str | os.PathLike[str] = "results") -> dict[str, dict[str, Any]]:
+    """Run metadata by run_id for every result file at ``path`` (from the JSON beside each file)."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in result_files(path):
+        side = f.with_suffix(".json")
+        if side.exists():
+            meta = json.loads(side.read_text())
+        else:
+            meta = json.loads((pq.read_schema(f).metadata or {}).get(META_KEY, b"{}"))
+        out[meta.get("run_id", f.stem)] = meta
+    return out

@@ -1,0 +1,292 @@
+# zlab.cli -- the ``zlab`` command: bench, demo, plot.
+"""Command line entry point (console script ``zlab = "zlab.cli:main"``).
+
+Owns: argument parsing (argparse; a bad argument gets one line naming the valid choices) and the
+three commands: ``zlab bench`` (run a benchmark sweep, print a summary and where results went),
+``zlab demo`` (a zlab REQ talking to a libzmq REP over tcp) and ``zlab plot`` (charts from stored
+results, provided by ``zlab.bench.plots.plot_all`` once it exists). Heavy imports happen inside
+the commands so ``zlab --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from zlab.bench.matrix import (
+    IMPLS,
+    MODES,
+    PATTERNS,
+    PLACEMENTS,
+    TRANSPORTS,
+    ChoiceError,
+    parse_choices,
+    parse_counts,
+    parse_sizes,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are a single line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Wrap a matrix parser so its ChoiceError becomes argparse's one-line error."""
+
+    def check(text: str) -> Any:
+        try:
+            return parse(text)
+        except ChoiceError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return check
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _lst(valid: Sequence[str]) -> str:
+    return ",".join(valid)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``zlab`` parser with its subcommands."""
+    parser = _Parser(prog="zlab", description="zlab: a pure-Python ZeroMQ-style messaging lab.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure latency and throughput across implementations, transports, patterns, sizes",
+        description="Run a benchmark sweep; each cell's peers run in fresh processes. Results go to "
+        "OUT/<run_id>.parquet (+ .json metadata); a summary table is printed at the end.",
+    )
+    bench.add_argument(
+        "--impl",
+        type=_checked(lambda t: parse_choices(t, IMPLS, "impl")),
+        default=list(IMPLS),
+        help=f"comma list of {_lst(IMPLS)} (default: all)",
+    )
+    bench.add_argument(
+        "--transport",
+        type=_checked(lambda t: parse_choices(t, TRANSPORTS, "transport")),
+        default=list(TRANSPORTS),
+        help=f"comma list of {_lst(TRANSPORTS)} (default: all)",
+    )
+    bench.add_argument(
+        "--pattern",
+        type=_checked(lambda t: parse_choices(t, PATTERNS, "pattern")),
+        default=["reqrep", "pushpull", "pubsub"],
+        help=f"comma list of {_lst(PATTERNS)} (default: reqrep,pushpull,pubsub)",
+    )
+    bench.add_argument(
+        "--mode",
+        type=_checked(lambda t: parse_choices(t, MODES, "mode")),
+        default=list(MODES),
+        help="comma list of latency (ping-pong), throughput (flood); each pattern runs the modes it has",
+    )
+    bench.add_argument(
+        "--size",
+        type=_checked(parse_sizes),
+        default=[64, 65536],
+        help="comma list of message sizes: 64,64K,1M",
+    )
+    bench.add_argument("--repeats", type=_positive_int, default=3, help="repeats of every cell (default 3)")
+    bench.add_argument(
+        "--subscribers",
+        type=_checked(lambda t: parse_counts(t, "subscriber count")),
+        default=[2],
+        help="pubsub: comma list of subscriber counts (default 2)",
+    )
+    bench.add_argument(
+        "--pin",
+        choices=PLACEMENTS,
+        default="none",
+        help="CPU placement: one (all peers on one CPU, steadiest latency), split (a CPU per peer), none",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="short cells (CI, smoke runs); recorded in the rows"
+    )
+    bench.add_argument("--duration", type=_positive_float, help="seconds per cell (default 1, --quick 0.05)")
+    bench.add_argument("--max-msgs", type=_positive_int, help="cap on messages per cell")
+    bench.add_argument("--timeout", type=_positive_float, help="seconds before a cell's peers are killed")
+    bench.add_argument("--host", default="127.0.0.1", help="tcp bind address: HOST or HOST:PORT")
+    bench.add_argument("--out", default="results", help="results folder (default results/)")
+    bench.add_argument("--no-save", action="store_true", help="write no files")
+    bench.add_argument("--experiment", help="experiment name recorded in every row")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bench.add_argument("--strict", action="store_true", help="exit with status 1 if any cell failed")
+    bench.set_defaults(handler=cmd_bench)
+
+    demo = sub.add_parser("demo", help="a zlab REQ talking to a libzmq REP over tcp")
+    demo.add_argument("--count", type=_positive_int, default=5, help="round trips (default 5)")
+    demo.add_argument("--timeout", type=_positive_float, default=5.0, help="seconds to wait for each reply")
+    demo.set_defaults(handler=cmd_demo)
+
+    plot = sub.add_parser("plot", help="regenerate every chart from stored results (no measuring)")
+    plot.add_argument(
+        "results", nargs="?", default="results", help="results file or folder (default results/)"
+    )
+    plot.add_argument("--out", help="folder for the charts (default: beside the results)")
+    plot.set_defaults(handler=cmd_plot)
+    return parser
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``zlab bench``: run the sweep, print the summary, failures and where the results are."""
+    from zlab.bench.runner import run
+    from zlab.bench.summary import format_summary
+
+    try:
+        frame = run(
+            args.impl,
+            args.transport,
+            args.pattern,
+            args.size,
+            modes=args.mode,
+            repeats=args.repeats,
+            subscribers=args.subscribers,
+            placement=args.pin,
+            quick=args.quick,
+            duration_s=args.duration,
+            max_msgs=args.max_msgs,
+            timeout_s=args.timeout,
+            tcp_host=args.host,
+            out=None if args.no_save else args.out,
+            experiment=args.experiment,
+            progress=not args.no_progress,
+        )
+    except ChoiceError as exc:
+        print(f"zlab bench: error: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(format_summary(frame))
+    for status in ("failed", "skipped"):
+        rows = frame[frame["status"] == status]
+        if len(rows):
+            print(f"\n{status}: {len(rows)} of {len(frame)} cell runs")
+            for (impl, transport, pattern, reason), group in rows.groupby(
+                ["impl", "transport", "pattern", "failure_reason"], sort=False
+            ):
+                print(f"  {impl} {transport} {pattern} (x{len(group)}): {reason}")
+    path = frame.attrs.get("path")
+    if frame.attrs.get("interrupted"):
+        print(f"\ninterrupted: kept {len(frame)} cell runs")
+    print(f"\nresults: {path} (+ .json metadata)" if path else "\nresults: not written")
+    if frame.attrs.get("interrupted"):
+        return 130
+    return 1 if args.strict and (frame["status"] == "failed").any() else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``zlab demo``: a libzmq REP binds tcp://127.0.0.1:*, a zlab REQ connects and does round trips."""
+    import zmq
+
+    try:
+        zlab = importlib.import_module("zlab")
+        zlab.Context  # noqa: B018 - the facade must be there
+    except (ImportError, AttributeError) as exc:
+        print(f"zlab demo: error: the zlab messaging core is not importable ({exc})", file=sys.stderr)
+        return 1
+    zctx = zmq.Context()
+    rep = zctx.socket(zmq.REP)
+    rep.setsockopt(zmq.LINGER, 0)
+    rep.bind("tcp://127.0.0.1:*")
+    endpoint = rep.getsockopt(zmq.LAST_ENDPOINT).decode().rstrip("\0")
+    stop = threading.Event()
+
+    def echo() -> None:
+        while not stop.is_set():
+            if rep.poll(50):
+                rep.send(rep.recv())
+
+    server = threading.Thread(target=echo, name="libzmq-rep", daemon=True)
+    server.start()
+    print(f"libzmq {zmq.zmq_version()} REP (pyzmq {zmq.__version__}) bound at {endpoint}")
+    print(f"zlab {getattr(zlab, '__version__', '?')} REQ connecting over ZMTP 3.1")
+    lctx = zlab.Context()
+    req = lctx.socket(zlab.REQ)
+    req.setsockopt(zlab.LINGER, 0)
+    status = 0
+    times: list[float] = []
+    try:
+        req.connect(endpoint)
+        poller = zlab.Poller()
+        poller.register(req, zlab.POLLIN)
+        for i in range(1, args.count + 1):
+            msg = f"hello {i}".encode()
+            t0 = time.perf_counter()
+            req.send(msg)
+            if not poller.poll(args.timeout * 1000):
+                print(f"  {i}: no reply within {args.timeout:g} s", file=sys.stderr)
+                status = 1
+                break
+            reply = req.recv()
+            times.append((time.perf_counter() - t0) * 1e6)
+            mark = "" if reply == msg else "  (MISMATCH)"
+            status = status or (1 if mark else 0)
+            print(f"  {i}: sent {msg!r} -> got {reply!r} in {times[-1]:.0f} µs{mark}")
+    finally:
+        req.close()
+        lctx.term()
+        stop.set()
+        server.join(2)
+        rep.close()
+        zctx.term()
+    if times and not status:
+        print(f"{len(times)} round trips zlab <-> libzmq, median {statistics.median(times):.0f} µs")
+    return status
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``zlab plot``: delegates to ``zlab.bench.plots.plot_all(results, out) -> list of paths``."""
+    try:
+        plots = importlib.import_module("zlab.bench.plots")
+    except ImportError as exc:
+        if exc.name != "zlab.bench.plots":
+            raise
+        print("zlab plot: error: charts are not available yet (zlab.bench.plots, issue 5)", file=sys.stderr)
+        return 2
+    try:
+        paths = plots.plot_all(args.results, args.out)
+    except FileNotFoundError as exc:
+        print(f"zlab plot: error: {exc}", file=sys.stderr)
+        return 2
+    for path in paths or []:
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse ``argv`` (default ``sys.argv[1:]``) and run the command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 2
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
