@@ -49,6 +49,7 @@ class Listener:
         self.endpoint = endpoint
         self.engines: set[StreamEngine] = set()
         self.closed = False
+        self._ipc_file: tuple[int, int] | None = None
         self.sock = self._bind()
         self.last_endpoint = self._resolved()
         self.fd = self.sock.fileno()
@@ -66,6 +67,9 @@ class Listener:
                 assert isinstance(path, str)
                 _unlink_stale_socket(path)
                 sock.bind(path if not path.startswith("@") else "\0" + path[1:])
+                if not path.startswith("@"):
+                    st = os.stat(path)
+                    self._ipc_file = (st.st_dev, st.st_ino)
             sock.listen(self.link.options.backlog)
             sock.setblocking(False)
         except OSError as exc:
@@ -123,14 +127,15 @@ class Listener:
         self.closed = True
         self.reactor.unregister(self.sock)
         self.sock.close()
-        if self.endpoint.transport == "ipc":
+        if self._ipc_file is not None:  # only our own file: a new socket may have bound the path since
             path = self.endpoint.address
             assert isinstance(path, str)
-            if not path.startswith("@"):
-                try:
+            try:
+                st = os.stat(path)
+                if (st.st_dev, st.st_ino) == self._ipc_file:
                     os.unlink(path)
-                except OSError:
-                    pass
+            except OSError:
+                pass
         self.link.event(Event.CLOSED, self.last_endpoint, self.fd)
         for engine in list(self.engines):
             engine.terminate(linger_ms)
