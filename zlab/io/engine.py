@@ -9,7 +9,7 @@ How it reaches its speed (see DESIGN.md "Performance"):
   hand-off to the I/O thread on send. The receiving side wakes a blocked ``recv()`` once per batch.
 - Throughput: sends that follow a write within ``IDLE_GAP`` are appended as header/body
   references and written in one ``send`` of up to ``FLUSH_BYTES`` by whichever thread gets there
-  first; reads take up to ``READ_SIZE`` octets and hand every complete message in them to the
+  first; reads take up to ``READ_BUFFER_SIZE`` octets and hand every complete message in them to the
   socket as one batch.
 - Large messages go out with scatter/gather ``sendmsg`` (no join copy of the payload).
 
@@ -39,8 +39,6 @@ from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST
 IDLE_GAP = 10e-6
 #: a burst is written as soon as this many octets are queued
 FLUSH_BYTES = 256 * 1024
-#: octets asked of the kernel per read
-READ_SIZE = 256 * 1024
 #: at most this many buffers per sendmsg (below IOV_MAX)
 MAX_IOV = 512
 #: bodies at least this large are sent by reference (sendmsg) rather than joined
@@ -309,8 +307,6 @@ class StreamEngine:
         self.lingering = False
         self._timer: Timer | None = None
         self.close_reason = ""
-        self.rbuf = bytearray(READ_SIZE)
-        self.rview = memoryview(self.rbuf)
 
     # -- reactor thread --------------------------------------------------------------------
     def start(self) -> None:
@@ -344,10 +340,11 @@ class StreamEngine:
             self._on_readable()
 
     def _on_readable(self) -> None:
-        # recv_into a reused buffer, then one copy of what arrived: sock.recv(READ_SIZE) would
-        # allocate (mmap) and shrink a 256 KiB object per read, ~20 us on the latency path
+        # recv_into the reactor's one read buffer, then one copy of what arrived: sock.recv(256 KiB)
+        # would allocate (mmap) and shrink a 256 KiB object per read, ~20 us on the latency path
+        rview = self.reactor.read_buffer
         try:
-            n = self.sock.recv_into(self.rbuf)
+            n = self.sock.recv_into(rview)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -356,7 +353,7 @@ class StreamEngine:
         if not n:
             self.close("closed by peer")
             return
-        data = self.rview[:n].tobytes()
+        data = rview[:n].tobytes()
         conn = self.conn
         try:
             msgs = conn.receive_data(data)

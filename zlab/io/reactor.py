@@ -22,6 +22,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+#: octets asked of the kernel per read
+READ_BUFFER_SIZE = 256 * 1024
+
 
 class Timer:
     """A cancellable call scheduled on the reactor."""
@@ -58,6 +61,8 @@ class Reactor:
         self.thread: threading.Thread | None = None
         #: connections flushing messages of closed sockets (LINGER); reactor thread only
         self.lingering: set[object] = set()
+        #: the buffer every connection reads into (reactor thread only; readers copy out at once)
+        self.read_buffer = memoryview(bytearray(READ_BUFFER_SIZE))
 
     # -- from any thread -------------------------------------------------------------------
     def start(self) -> None:
