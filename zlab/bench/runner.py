@@ -8,13 +8,16 @@ implementations repeat by repeat, show progress, write rows as they come, stop c
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
@@ -202,8 +205,9 @@ def run_cell(
     coord = _Coordinator(roles, [parent for parent, _ in pipes])
     outcome = CellOutcome("failed", cpus=cpu_text)
     try:
-        for proc in procs:
-            proc.start()
+        with _children_ignore_ctrl_c():
+            for proc in procs:
+                proc.start()
         for _, child in pipes:
             child.close()
         deadline = time.monotonic() + timeout
@@ -234,6 +238,20 @@ def run_cell(
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
     return outcome
+
+
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Start peers with SIGINT ignored (inherited through exec): Ctrl-C in a terminal reaches the whole
+    process group, and the coordinator, not a peer halfway through its imports, must handle it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _teardown(procs: list[Any], roles_of: dict[int, list[str]], kill_now: bool) -> str | None:
