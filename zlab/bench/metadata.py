@@ -2,7 +2,8 @@
 """Run metadata: the facts needed to judge and reproduce a set of figures.
 
 Owns: :func:`collect` (CPU model and count, kernel, Python, zlab / pyzmq / libzmq versions, git
-commit and dirty flag, hostname, load average, date) and :func:`new_run_id`. Stored as JSON beside
+commit and dirty flag, hostname, load average, date, and :func:`calibrate`'s machine yardsticks)
+and :func:`new_run_id`. Stored as JSON beside
 each run's Parquet file and in its key-value metadata.
 """
 
@@ -59,6 +60,48 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+# Run in a fresh interpreter (no threads, so fork is safe): the cost of waking another process on the
+# same CPU through a pipe, and of a bare Python loop. Both drift with the host (VM neighbours, CPU
+# frequency); comparing them across runs tells whether a change in the figures is the machine's.
+_CALIBRATE = """
+import os, sys, time
+n = int(sys.argv[1])
+r1, w1 = os.pipe(); r2, w2 = os.pipe()
+cpu = min(os.sched_getaffinity(0))
+os.sched_setaffinity(0, {cpu})
+pid = os.fork()
+if pid == 0:
+    for _ in range(n):
+        os.read(r1, 1); os.write(w2, b"x")
+    os._exit(0)
+t = time.perf_counter()
+for _ in range(n):
+    os.write(w1, b"x"); os.read(r2, 1)
+pipe = (time.perf_counter() - t) / n / 2 * 1e6
+os.waitpid(pid, 0)
+def spin():
+    t = time.perf_counter()
+    for _ in range(1_000_000):
+        pass
+    return (time.perf_counter() - t) * 1e3
+loop = min(spin() for _ in range(3))
+print(pipe, loop)
+"""
+
+
+def calibrate(n: int = 20_000) -> dict[str, float | None]:
+    """Machine yardsticks: pipe ping-pong between two processes on one CPU (one-way us) and a
+    million-iteration empty Python loop (ns per iteration)."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _CALIBRATE, str(n)], capture_output=True, text=True, timeout=30, check=True
+        )
+        pipe, loop = (float(x) for x in out.stdout.split())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return {"pipe_pingpong_one_cpu_us": None, "python_loop_ns": None}
+    return {"pipe_pingpong_one_cpu_us": round(pipe, 3), "python_loop_ns": round(loop, 2)}
+
+
 def git_info() -> dict[str, Any]:
     """Commit of the zlab checkout and whether tracked files differ from it (None outside git)."""
     commit = _git("rev-parse", "HEAD")
@@ -92,6 +135,7 @@ def collect(**run_params: Any) -> dict[str, Any]:
         "pyzmq_version": None,
         "libzmq_version": None,
         **git_info(),
+        "calibration": calibrate(),
     }
     try:
         import zmq

@@ -370,8 +370,11 @@ def run(
         interrupted = True
     finally:
         bar.close()
+        meta["interrupted"] = interrupted
+        meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        meta["loadavg_at_end"] = list(os.getloadavg())
         if writer is not None:
-            writer.meta["interrupted"] = interrupted
+            writer.meta.update(meta)
             writer.close(complete=not interrupted)
     frame = results.to_frame(rows)
     frame.attrs.update(
