@@ -14,6 +14,7 @@ sees must arrive, in order.
 from __future__ import annotations
 
 import errno
+import socket
 import time
 
 import pytest
@@ -122,5 +123,33 @@ def test_reconnect_to_replaced_binder(impl_names, pairing, transport, make_impl,
     _bind_again(bimpl, second, endpoint)
     binder = End(bimpl, second, btype, ctype, CONNECTER_ID)
 
+    _probe_until_received(conn, binder)
+    run_pairing(binder, conn, SMALL_PAYLOADS)
+
+
+def _free_tcp_endpoint() -> str:
+    """An endpoint on a port that was free a moment ago (the kernel's pick for a throwaway socket)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("pairing", [("PULL", "PUSH"), ("ROUTER", "DEALER")], ids=lambda p: "-".join(p))
+@pytest.mark.parametrize("impl_names", IMPL_PAIRS)
+def test_connect_before_bind(impl_names, pairing, transport, make_impl, new_endpoint):
+    """The connecter dials an endpoint nobody listens on yet, retrying every RECONNECT_IVL; then it is bound."""
+    bimpl, cimpl = make_impl(impl_names[0]), make_impl(impl_names[1])
+    btype, ctype = pairing
+    endpoint = _free_tcp_endpoint() if transport == "tcp" else new_endpoint("ipc")
+    copts = {"reconnect_ivl": 50}
+    if ctype in HAS_ROUTING_ID:
+        copts["routing_id"] = CONNECTER_ID
+    csock = cimpl.socket(ctype, **copts)
+    csock.connect(endpoint)
+    conn = End(cimpl, csock, ctype, btype, BINDER_ID)
+    bsock = _new_binder(bimpl, btype)
+    _bind_again(bimpl, bsock, endpoint)
+    binder = End(bimpl, bsock, btype, ctype, CONNECTER_ID)
     _probe_until_received(conn, binder)
     run_pairing(binder, conn, SMALL_PAYLOADS)
