@@ -187,3 +187,19 @@ def ping_until_received(lib: Lib, sender: Any, receiver: Any, timeout: float = S
                 receiver.recv(lib.NOBLOCK)
             return n
     pytest.fail(f"no probe arrived within {timeout} s")
+
+
+def bind_retrying(lib: Lib, sock: Any, endpoint: str, timeout: float = SYNC_S) -> None:
+    """Bind ``endpoint`` just released by another socket: unbind and close release it asynchronously (in
+    libzmq as in zlab), so EADDRINUSE is retried until ``timeout``."""
+
+    def attempt() -> bool:
+        try:
+            sock.bind(endpoint)
+        except lib.mod.ZMQError as exc:
+            if exc.errno == lib.EADDRINUSE:
+                return False
+            raise
+        return True
+
+    wait_until(attempt, timeout, f"{endpoint} to be free")
