@@ -91,3 +91,22 @@ def test_one_octet_at_a_time(impl):
         assert got == [b"slow", b"a" * 256, b"", b"end"]
     finally:
         p.close()
+
+
+@pytest.mark.parametrize("context", [b"", b"ctx42", b"0123456789abcdef"], ids=["no-context", "5-octets", "16-octets"])
+def test_ping_gets_pong_with_context(impl, context: bytes):
+    """Every PING is answered by a PONG echoing its context (RFC 37; libzmq does since 4.3)."""
+    s = impl.socket("PULL")
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        p.handshake(b"PUSH")
+        for _ in range(2):
+            p.send(R.command(b"PING", b"\x00\x00" + context))  # TTL 0: no deadline imposed on the target
+            f = p.read_frame()
+            assert f.is_command and f.command_name == b"PONG", f
+            assert f.command_data == context, f
+        p.send(R.message([b"still-alive"]))
+        assert [bytes(x) for x in s.recv_multipart()] == [b"still-alive"]
+    finally:
+        p.close()
