@@ -162,3 +162,55 @@ def test_large_message(lib: Lib, pair) -> None:
     a.send_multipart([b"h", big])
     got = b.recv_multipart()
     assert got[0] == b"h" and got[1] == big
+
+
+# the names pyzmq code commonly uses, with pyzmq's values (the zmq run checks the list itself)
+PYZMQ_NAMES = {
+    "MORE": 1,
+    "NOBLOCK": 1,
+    "DONTWAIT": 1,
+    "SNDMORE": 2,
+    "POLLIN": 1,
+    "POLLOUT": 2,
+    "POLLERR": 4,
+    "PAIR": 0,
+    "REQ": 3,
+    "REP": 4,
+    "DEALER": 5,
+    "ROUTER": 6,
+    "PULL": 7,
+    "PUSH": 8,
+    "IDENTITY": 5,
+    "ROUTING_ID": 5,
+    "LINGER": 17,
+    "RCVMORE": 13,
+    "EVENTS": 15,
+    "TYPE": 16,
+    "SNDHWM": 23,
+    "RCVHWM": 24,
+    "HWM": 1,  # the legacy option number: pyzmq handles it in Python (see test_hwm_sets_both)
+    "LAST_ENDPOINT": 32,
+    "ROUTER_MANDATORY": 33,
+    "IMMEDIATE": 39,
+    "EAGAIN": 11,
+    "EINVAL": 22,
+    "EFSM": 156384763,
+    "ETERM": 156384765,
+    "ENOTSOCK": 88,
+    "EHOSTUNREACH": 113,
+    "EADDRINUSE": 98,
+    "EPROTONOSUPPORT": 93,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PYZMQ_NAMES))
+def test_pyzmq_constant(lib: Lib, name: str) -> None:
+    assert getattr(lib.mod, name) == PYZMQ_NAMES[name]
+
+
+def test_frame_get_more(lib: Lib) -> None:
+    a, b = lib.pair("PAIR", "PAIR", "inproc")
+    a.send_multipart([b"1", b"2"])
+    f = b.recv(copy=False)
+    assert f.get(lib.MORE) == 1
+    assert b.recv(copy=False).get(lib.MORE) == 0

@@ -47,7 +47,6 @@ def test_type(lib: Lib, type_name: str) -> None:
     s = lib.socket(type_name)
     assert s.getsockopt(lib.TYPE) == getattr(lib.mod, type_name)
     assert s.type == getattr(lib.mod, type_name)
-    assert s.socket_type == getattr(lib.mod, type_name)
 
 
 def test_type_is_read_only(lib: Lib) -> None:
@@ -231,3 +230,11 @@ def test_last_endpoint_after_connect(lib: Lib) -> None:
     push = lib.socket("PUSH")
     push.connect(ep)
     assert last_endpoint(push) == ep
+
+
+def test_hwm_sets_both(lib: Lib) -> None:
+    """pyzmq's HWM: a convenience that sets SNDHWM and RCVHWM together."""
+    s = lib.socket("DEALER")
+    s.hwm = 7
+    assert (s.sndhwm, s.rcvhwm) == (7, 7)
+    assert s.hwm == 7
