@@ -108,3 +108,29 @@ def test_push_round_robins_to_mixed_pullers(three, transport, new_endpoint):
     assert all(g == sorted(g) for g in got), "per-peer order broken"
     after = [len([x for x in g if x >= warm]) for g in got]
     assert min(after) >= n // 2 - 5, f"not round-robin after both connected: {after}"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_router_with_many_dealers(three, transport, new_endpoint):
+    """20 DEALERs (alternately libzmq and zlab), 30 round trips each, interleaved."""
+    bound, zmq_impl, zlab_impl = three
+    router = bound.socket("ROUTER", router_mandatory=1)
+    ep = bound.bind(router, new_endpoint(transport))
+    dealers = {}
+    for k in range(20):
+        impl = (zmq_impl, zlab_impl)[k % 2]
+        rid = b"d%02d-" % k + impl.name.encode()
+        d = impl.socket("DEALER", routing_id=rid)
+        d.connect(ep)
+        dealers[rid] = d
+    for rnd in range(30):
+        for rid, d in dealers.items():
+            d.send_multipart([rid, b"%d" % rnd])
+        pending = set(dealers)
+        while pending:
+            rid, echo, n = (bytes(f) for f in router.recv_multipart())
+            assert rid == echo and n == b"%d" % rnd and rid in pending, (rid, echo, n, rnd)
+            pending.discard(rid)
+            router.send_multipart([rid, b"ok", n])
+        for rid, d in dealers.items():
+            check_frames(d.recv_multipart(), [b"ok", b"%d" % rnd], f"round {rnd} reply to {rid!r}")
