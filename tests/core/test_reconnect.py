@@ -1,5 +1,9 @@
 """Reconnect, same implementation on both ends: the binder goes away, a new one binds the same endpoint,
-and the connecter's traffic reaches it. (tests/interop covers a libzmq binder with a zlab connecter.)"""
+and the connecter's traffic reaches it. (tests/interop covers a libzmq binder with a zlab connecter.)
+
+No REQ/REP case: a request written into the old connection before the connecter noticed it close is lost
+(libzmq too), and REQ never resends it, so such a test could only be made deterministic with probes.
+"""
 
 from __future__ import annotations
 
@@ -40,22 +44,3 @@ def test_dealer_keeps_its_routing_id_across_reconnect(lib: Lib, stream_transport
     assert dealer.recv() == b"welcome back"
     dealer.send(b"thanks")
     assert router.recv_multipart() == [b"dealer-1", b"thanks"]
-
-
-@pytest.mark.timeout(30)
-def test_req_rep_after_binder_restart(lib: Lib, stream_transport: str) -> None:
-    rep = lib.socket("REP")
-    ep = lib.bind(rep, stream_transport)
-    req = lib.socket("REQ", reconnect_ivl=20)
-    req.connect(ep)
-    req.send(b"1")
-    assert rep.recv() == b"1"
-    rep.send(b"one")
-    assert req.recv() == b"one"
-    rep.close(linger=0)
-    rep = lib.socket("REP")
-    bind_retrying(lib, rep, ep)
-    req.send(b"2")  # queued on the connect-side pipe until the new connection is up
-    assert rep.recv() == b"2"
-    rep.send(b"two")
-    assert req.recv() == b"two"
