@@ -153,3 +153,31 @@ def test_connect_before_bind(impl_names, pairing, transport, make_impl, new_endp
     binder = End(bimpl, bsock, btype, ctype, CONNECTER_ID)
     _probe_until_received(conn, binder)
     run_pairing(binder, conn, SMALL_PAYLOADS)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("pairing", [("PULL", "PUSH"), ("ROUTER", "DEALER")], ids=lambda p: "-".join(p))
+@pytest.mark.parametrize("impl_names", IMPL_PAIRS)
+@pytest.mark.parametrize("how", ["unbind-bind", "disconnect-connect"])
+def test_unbind_or_disconnect_then_again(how, impl_names, pairing, transport, make_impl, new_endpoint):
+    """The same sockets, the link taken down by unbind (binder) or disconnect (connecter) and set up again."""
+    bimpl, cimpl = make_impl(impl_names[0]), make_impl(impl_names[1])
+    btype, ctype = pairing
+    bsock = _new_binder(bimpl, btype)
+    endpoint = bimpl.bind(bsock, new_endpoint(transport))
+    copts = {"reconnect_ivl": 50}
+    if ctype in HAS_ROUTING_ID:
+        copts["routing_id"] = CONNECTER_ID
+    csock = cimpl.socket(ctype, **copts)
+    csock.connect(endpoint)
+    binder = End(bimpl, bsock, btype, ctype, CONNECTER_ID)
+    conn = End(cimpl, csock, ctype, btype, BINDER_ID)
+    run_pairing(binder, conn, SMALL_PAYLOADS[:2])
+    if how == "unbind-bind":
+        bsock.unbind(endpoint)
+        _bind_again(bimpl, bsock, endpoint)
+    else:
+        csock.disconnect(endpoint)
+        csock.connect(endpoint)
+    _probe_until_received(conn, binder)
+    run_pairing(binder, conn, SMALL_PAYLOADS)
