@@ -110,3 +110,44 @@ def test_ping_gets_pong_with_context(impl, context: bytes):
         assert [bytes(x) for x in s.recv_multipart()] == [b"still-alive"]
     finally:
         p.close()
+
+
+def test_large_frame_in_small_chunks(impl):
+    """A 5 MiB frame trickling in 4 KiB writes is assembled (no assumption that a frame comes in one read)."""
+    s = impl.socket("PULL")
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        p.handshake(b"PUSH")
+        body = bytes(range(256)) * (5 * 4096)
+        data = R.message([b"hdr", body])
+        for i in range(0, len(data), 4096):
+            p.send(data[i : i + 4096])
+        got = [bytes(x) for x in s.recv_multipart()]
+        assert got[0] == b"hdr" and len(got[1]) == len(body) and got[1] == body
+    finally:
+        p.close()
+
+
+def test_burst_of_tiny_messages_with_pings_between(impl):
+    """10 000 messages and some PINGs in one write: all delivered in order, every PING answered."""
+    s = impl.socket("PULL")
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        p.handshake(b"PUSH")
+        parts = []
+        for i in range(10_000):
+            parts.append(R.message([b"%d" % i] if i % 3 else [b"%d" % i, b""]))
+            if i % 2500 == 0:
+                parts.append(R.command(b"PING", b"\x00\x00" + b"%d" % i))
+        p.send(b"".join(parts))
+        for i in range(10_000):
+            want = [b"%d" % i] if i % 3 else [b"%d" % i, b""]
+            got = [bytes(x) for x in s.recv_multipart()]
+            assert got == want, (i, got)
+        for i in range(0, 10_000, 2500):
+            f = p.read_frame()
+            assert f.is_command and f.command_name == b"PONG" and f.command_data == b"%d" % i, f
+    finally:
+        p.close()
