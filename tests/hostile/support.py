@@ -58,7 +58,9 @@ class Target:
         deadline = time.monotonic() + IO_TIMEOUT_MS / 1000
         while want:
             if time.monotonic() > deadline:
-                raise AssertionError(f"[{tag}] messages from good peers {sorted(want)} never reached the target")
+                raise AssertionError(
+                    f"[{tag}] messages from good peers {sorted(want)} never reached the target"
+                )
             try:
                 msg = [bytes(f) for f in self.sock.recv_multipart()]
             except self.mod.Again:
@@ -79,7 +81,9 @@ class Target:
                 try:
                     got = [bytes(f) for f in p.sock.recv_multipart()]
                 except p.mod.Again:
-                    raise AssertionError(f"[{tag}] the ROUTER's reply never reached good peer {p.name!r}") from None
+                    raise AssertionError(
+                        f"[{tag}] the ROUTER's reply never reached good peer {p.name!r}"
+                    ) from None
                 assert got == [b"ack", tagb], f"[{tag}] {p.name!r} got {got!r}"
 
     def drain_foreign(self, wait_ms: int = 100) -> list[list[bytes]]:

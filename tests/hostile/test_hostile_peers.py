@@ -114,7 +114,9 @@ def _not_as_good_peer(t: Target, msg: list[bytes]) -> bool:
     return bool(msg) and msg[0] not in t.good_ids
 
 
-GARBAGE_HTTP = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: zlab-hostile\r\n" + b"X-Pad: zzzz\r\n" * 12 + b"\r\n"
+GARBAGE_HTTP = (
+    b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: zlab-hostile\r\n" + b"X-Pad: zzzz\r\n" * 12 + b"\r\n"
+)
 GARBAGE_ZERO = b"\x00" + random.Random(7).randbytes(255)
 ZMTP10 = "libzmq treats a first octet other than 0xFF as a ZMTP 1.0 peer and waits for that frame"
 
@@ -269,8 +271,9 @@ def test_raw_helper_speaks_zmtp(make_target, minor: int, sizes: tuple[int, ...])
     t.exchange("before")
     p = _raw(t)
     try:
-        g, props = p.handshake(PEER_TYPE[t.kind].encode(), identity=b"raw" if t.kind == "ROUTER" else None,
-                               minor=minor)
+        g, props = p.handshake(
+            PEER_TYPE[t.kind].encode(), identity=b"raw" if t.kind == "ROUTER" else None, minor=minor
+        )
         assert g.signature_ok and g.major == 3 and g.mechanism == b"NULL" and g.as_server == 0, g.raw
         assert props.get(b"Socket-Type") == t.kind.encode(), props
         frames = [bytes([i & 0xFF]) * n for i, n in enumerate(sizes)]

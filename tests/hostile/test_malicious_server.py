@@ -34,19 +34,30 @@ class ServerAttack:
 
 
 ATTACKS = [
-    ServerAttack("garbage-http", b"HTTP/1.1 200 OK\r\n" + b"Content-Length: 5\r\n" * 10 + b"\r\nhello",
-                 libzmq_lenient="libzmq treats a first octet other than 0xFF as ZMTP 1.0"),
+    ServerAttack(
+        "garbage-http",
+        b"HTTP/1.1 200 OK\r\n" + b"Content-Length: 5\r\n" * 10 + b"\r\nhello",
+        libzmq_lenient="libzmq treats a first octet other than 0xFF as ZMTP 1.0",
+    ),
     ServerAttack("garbage-zero-octet", b"\x00" * 80),
     ServerAttack("mechanism-PLAIN", R.greeting(b"PLAIN")),
     ServerAttack("socket-type-PUB", R.greeting() + R.ready(b"PUB"), error_command=True),
-    ServerAttack("length-lies-1GiB-then-silence", HANDSHAKE + R.frame_header(1 << 30) + b"0123456789",
-                 rejected=False),
-    ServerAttack("reserved-flag-bit3", HANDSHAKE + b"\x08\x03abc",
-                 libzmq_lenient="libzmq ignores reserved flag bits"),
-    ServerAttack("more-on-command", HANDSHAKE + R.command(b"PING", b"\x00\x00", flags=R.MORE),
-                 libzmq_lenient="libzmq accepts MORE on a command"),
-    ServerAttack("command-name-beyond-frame", HANDSHAKE + b"\x04\x03\x10AB",
-                 libzmq_lenient="libzmq ignores a command it cannot parse"),
+    ServerAttack(
+        "length-lies-1GiB-then-silence", HANDSHAKE + R.frame_header(1 << 30) + b"0123456789", rejected=False
+    ),
+    ServerAttack(
+        "reserved-flag-bit3", HANDSHAKE + b"\x08\x03abc", libzmq_lenient="libzmq ignores reserved flag bits"
+    ),
+    ServerAttack(
+        "more-on-command",
+        HANDSHAKE + R.command(b"PING", b"\x00\x00", flags=R.MORE),
+        libzmq_lenient="libzmq accepts MORE on a command",
+    ),
+    ServerAttack(
+        "command-name-beyond-frame",
+        HANDSHAKE + b"\x04\x03\x10AB",
+        libzmq_lenient="libzmq ignores a command it cannot parse",
+    ),
     ServerAttack("message-over-maxmsgsize", HANDSHAKE + R.frame(b"y" * 1001), maxmsgsize=1000),
 ]
 
@@ -104,7 +115,9 @@ def test_malicious_server(impl, zmq_ctx_local, memory_watch, attack: ServerAttac
             foreign += exchange(b"during")
             if attack.rejected and not lenient:
                 closed = p.wait_closed(CLOSE_TIMEOUT_S)
-                assert closed.how in ("eof", "reset"), f"{impl.name} kept talking to a server that sent {attack.name}"
+                assert closed.how in ("eof", "reset"), (
+                    f"{impl.name} kept talking to a server that sent {attack.name}"
+                )
                 if attack.error_command and impl.name != "zmq":
                     frames, _ = R.parse_frames(closed.received[R.GREETING_SIZE :])
                     assert R.error_reason(frames) is not None, f"no ERROR before the close: {frames!r}"

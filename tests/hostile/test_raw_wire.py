@@ -93,7 +93,9 @@ def test_one_octet_at_a_time(impl):
         p.close()
 
 
-@pytest.mark.parametrize("context", [b"", b"ctx42", b"0123456789abcdef"], ids=["no-context", "5-octets", "16-octets"])
+@pytest.mark.parametrize(
+    "context", [b"", b"ctx42", b"0123456789abcdef"], ids=["no-context", "5-octets", "16-octets"]
+)
 def test_ping_gets_pong_with_context(impl, context: bytes):
     """Every PING is answered by a PONG echoing its context (RFC 37; libzmq does since 4.3)."""
     s = impl.socket("PULL")
@@ -151,3 +153,41 @@ def test_burst_of_tiny_messages_with_pings_between(impl):
             assert f.is_command and f.command_name == b"PONG" and f.command_data == b"%d" % i, f
     finally:
         p.close()
+
+
+@pytest.mark.parametrize("kind", ["PULL", "ROUTER"])
+def test_many_handshaken_raw_peers(impl, kind):
+    """150 raw peers complete the handshake and send one message each; a ROUTER tells them apart by the ids it
+    generates (no Identity sent) and routes a reply to each."""
+    s = impl.socket(kind, **({"router_mandatory": 1} if kind == "ROUTER" else {}))
+    s.bind("tcp://127.0.0.1:*")
+    ep = _endpoint(impl, s)
+    peers = []
+    try:
+        for _ in range(150):
+            p = R.RawPeer.to_endpoint(ep)
+            peers.append(p)
+            p.send(R.greeting() + R.ready(b"PUSH" if kind == "PULL" else b"DEALER"))
+        for p in peers:
+            p.read_greeting()
+            assert p.read_frame().command_name == b"READY"
+        for i, p in enumerate(peers):
+            p.send(R.message([b"peer", b"%d" % i]))
+        ids = {}
+        for _ in peers:
+            msg = [bytes(x) for x in s.recv_multipart()]
+            if kind == "ROUTER":
+                rid, msg = msg[0], msg[1:]
+                assert rid and rid not in ids.values(), f"routing id {rid!r} generated twice"
+                ids[int(msg[1])] = rid
+            assert msg[0] == b"peer"
+        if kind == "ROUTER":
+            assert len(ids) == len(peers)
+            for i, rid in ids.items():
+                s.send_multipart([rid, b"you are", b"%d" % i])
+            for i, p in enumerate(peers):
+                f1, f2 = p.read_frame(), p.read_frame()
+                assert (f1.body, f2.body) == (b"you are", b"%d" % i), (i, f1, f2)
+    finally:
+        for p in peers:
+            p.close()

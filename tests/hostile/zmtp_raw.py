@@ -67,7 +67,9 @@ def properties(props: dict[bytes, bytes] | list[tuple[bytes, bytes]]) -> bytes:
     return b"".join(bytes([len(k)]) + k + struct.pack(">I", len(v)) + v for k, v in items)
 
 
-def ready(socket_type: bytes, identity: bytes | None = None, extra: dict[bytes, bytes] | None = None) -> bytes:
+def ready(
+    socket_type: bytes, identity: bytes | None = None, extra: dict[bytes, bytes] | None = None
+) -> bytes:
     """A READY command with ``Socket-Type`` (and ``Identity`` when given)."""
     props: list[tuple[bytes, bytes]] = [(b"Socket-Type", socket_type)]
     if identity is not None:

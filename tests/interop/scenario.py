@@ -68,7 +68,9 @@ def check_frames(got: list[Any], want: list[bytes], what: str = "message") -> No
     if got == want:
         return
     if len(got) != len(want):
-        raise AssertionError(f"{what}: {len(got)} frames {describe(got)}, wanted {len(want)} {describe(want)}")
+        raise AssertionError(
+            f"{what}: {len(got)} frames {describe(got)}, wanted {len(want)} {describe(want)}"
+        )
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         if g != w:
             at = next((j for j in range(min(len(g), len(w))) if g[j] != w[j]), min(len(g), len(w)))
@@ -92,7 +94,9 @@ class End:
         self.type = type_
         self.peer_type = peer_type
         self.peer_id = peer_id  # the routing id a ROUTER end addresses (and expects) for its peer
-        self.delimiter = (type_ == "ROUTER" and peer_type == "REQ") or (type_ == "DEALER" and peer_type == "REP")
+        self.delimiter = (type_ == "ROUTER" and peer_type == "REQ") or (
+            type_ == "DEALER" and peer_type == "REP"
+        )
 
     def __repr__(self) -> str:
         return f"<{self.impl.name} {self.type}>"

@@ -78,7 +78,9 @@ def _probe_until_received(conn: End, binder: End) -> None:
     poll_in = binder.impl.const("POLLIN")
     while first is None:
         if time.monotonic() > deadline:
-            raise AssertionError(f"no probe reached the new {binder!r} within {SYNC_DEADLINE_S} s ({sent} sent)")
+            raise AssertionError(
+                f"no probe reached the new {binder!r} within {SYNC_DEADLINE_S} s ({sent} sent)"
+            )
         try:
             conn.send([b"probe", b"%d" % sent])
             sent += 1
@@ -160,17 +162,17 @@ def test_connect_before_bind(impl_names, pairing, transport, make_impl, new_endp
 @pytest.mark.parametrize("impl_names", IMPL_PAIRS)
 @pytest.mark.parametrize("how", ["unbind-bind", "disconnect-connect"])
 def test_unbind_or_disconnect_then_again(how, impl_names, pairing, transport, make_impl, new_endpoint):
-    """The same sockets, the link taken down by unbind (binder) or disconnect (connecter) and set up again."""
+    """The same sockets, the link taken down by unbind (binder) or disconnect (connecter) and set up again.
+
+    The connecter has no ROUTING_ID here: a ROUTER that has not yet dropped the old connection refuses a new one
+    with the same id (libzmq without ROUTER_HANDOVER keeps it but ignores it), which would make this racy."""
     bimpl, cimpl = make_impl(impl_names[0]), make_impl(impl_names[1])
     btype, ctype = pairing
     bsock = _new_binder(bimpl, btype)
     endpoint = bimpl.bind(bsock, new_endpoint(transport))
-    copts = {"reconnect_ivl": 50}
-    if ctype in HAS_ROUTING_ID:
-        copts["routing_id"] = CONNECTER_ID
-    csock = cimpl.socket(ctype, **copts)
+    csock = cimpl.socket(ctype, reconnect_ivl=50)
     csock.connect(endpoint)
-    binder = End(bimpl, bsock, btype, ctype, CONNECTER_ID)
+    binder = End(bimpl, bsock, btype, ctype, None)
     conn = End(cimpl, csock, ctype, btype, BINDER_ID)
     run_pairing(binder, conn, SMALL_PAYLOADS[:2])
     if how == "unbind-bind":
@@ -179,5 +181,6 @@ def test_unbind_or_disconnect_then_again(how, impl_names, pairing, transport, ma
     else:
         csock.disconnect(endpoint)
         csock.connect(endpoint)
+    binder.peer_id = None  # a new connection: a ROUTER generates a new id
     _probe_until_received(conn, binder)
     run_pairing(binder, conn, SMALL_PAYLOADS)
