@@ -32,6 +32,9 @@ from zlab.bench.matrix import (
 )
 
 
+NOISY_PCT = 10.0  # foreign CPU use above which a cell's figures are flagged
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are a single line on stderr (exit status 2)."""
 
@@ -190,6 +193,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
                 ["impl", "transport", "pattern", "failure_reason"], sort=False
             ):
                 print(f"  {impl} {transport} {pattern} (x{len(group)}): {reason}")
+    busy = frame["foreign_cpu_pct"].dropna()
+    if len(busy) and (busy > NOISY_PCT).any():
+        print(
+            f"\nnoise: other programs used more than {NOISY_PCT:g}% of the CPUs during {(busy > NOISY_PCT).sum()}"
+            f" of {len(busy)} cell runs (median {busy.median():.0f}%); treat those figures with care"
+        )
     path = frame.attrs.get("path")
     if frame.attrs.get("interrupted"):
         print(f"\ninterrupted: kept {len(frame)} cell runs")

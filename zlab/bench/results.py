@@ -50,6 +50,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "failure_reason": (pa.string(), "why a cell failed or was skipped (one line), null when ok"),
     "failure_detail": (pa.string(), "traceback or details of a failure, null when ok"),
     "notes": (pa.string(), "remarks on an ok cell (e.g. a peer killed after a teardown hang)"),
+    "foreign_cpu_pct": (pa.float64(), "% of all CPUs used by other programs while the cell ran (noise flag)"),
     "n_msgs": (pa.int64(), "latency: round trips timed; throughput: messages received (all subscribers)"),
     "n_sent": (pa.int64(), "messages sent by the sender or publisher in the measured phase"),
     "n_dropped": (pa.int64(), "pubsub: n_sent * n_subscribers - n_msgs; 0 for reliable patterns"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import signal
 import tempfile
@@ -57,6 +58,42 @@ class CellOutcome:
     detail: str | None = None
     cpus: str = ""
     notes: str | None = None
+    foreign_cpu_pct: float | None = None
+
+
+class _CpuMeter:
+    """How much of the machine something other than this cell used while it ran.
+
+    Busy time of all CPUs (from /proc/stat, steal included) minus the CPU time of the coordinator and
+    its reaped children (the cell's peers), as a percentage of wall time x CPUs. A cell measured
+    while another program was busy says so in ``foreign_cpu_pct`` instead of silently reading slow.
+    """
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            with open("/proc/stat") as f:
+                ticks = [int(x) for x in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+        ours = sum(
+            r.ru_utime + r.ru_stime
+            for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+        )
+        return busy, ours, time.monotonic()
+
+    def foreign_pct(self) -> float | None:
+        """Foreign CPU use since construction (call after the peers were reaped), or None."""
+        end = self._sample()
+        if self.start is None or end is None or end[2] - self.start[2] <= 0:
+            return None
+        foreign = (end[0] - self.start[0]) - (end[1] - self.start[1])
+        capacity = (end[2] - self.start[2]) * (os.cpu_count() or 1)
+        return round(max(0.0, 100.0 * foreign / capacity), 1)
 
 
 def assign_cpus(placement: str, n_peers: int) -> list[int | None]:
@@ -204,6 +241,7 @@ def run_cell(
     roles_of = {id(p): [t.role.name for t in g.peers] for p, g in zip(procs, groups, strict=True)}
     coord = _Coordinator(roles, [parent for parent, _ in pipes])
     outcome = CellOutcome("failed", cpus=cpu_text)
+    meter = _CpuMeter()
     try:
         with _children_ignore_ctrl_c():
             for proc in procs:
@@ -233,6 +271,7 @@ def run_cell(
         outcome = CellOutcome("failed", reason=str(exc), detail=detail or None, cpus=cpu_text)
     finally:
         outcome.notes = _teardown(procs, roles_of, kill_now=outcome.status != "ok")
+        outcome.foreign_cpu_pct = meter.foreign_pct()
         for parent, _ in pipes:
             parent.close()
         if tmpdir:
@@ -360,6 +399,7 @@ def run(
                     failure_reason=outcome.reason,
                     failure_detail=outcome.detail,
                     notes=outcome.notes,
+                    foreign_cpu_pct=outcome.foreign_cpu_pct,
                     **outcome.columns,
                 )
                 rows.append(row)
