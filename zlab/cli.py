@@ -31,7 +31,6 @@ from zlab.bench.matrix import (
     parse_sizes,
 )
 
-
 NOISY_PCT = 10.0  # foreign CPU use above which a cell's figures are flagged
 
 
