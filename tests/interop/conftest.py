@@ -1,7 +1,7 @@
 """Fixtures for the interop suite: one socket factory per implementation (``zmq`` = libzmq through pyzmq,
 ``zlab``), endpoints for tcp and ipc, and bounded teardown.
 
-zlab is imported inside the fixtures (``pytest.importorskip``), so the suite collects and its zmq-zmq control
+zlab is imported inside the fixtures (``impls.load_impl``), so the suite collects and its zmq-zmq control
 runs while the zlab core is still missing; the zlab parameters skip until ``zlab.Context`` exists.
 """
 

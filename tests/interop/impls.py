@@ -1,6 +1,6 @@
 """One implementation's context and sockets behind a common face: ``zmq`` (libzmq through pyzmq) or ``zlab``.
 
-zlab is imported lazily with ``pytest.importorskip``, so tests that use it skip (not error) until the core lands.
+zlab is imported lazily (``load_impl``), so tests that use it skip, not error, while it does not exist.
 """
 
 from __future__ import annotations
