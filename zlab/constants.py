@@ -48,6 +48,7 @@ class PollEvent(IntEnum):
 class SocketOption(IntEnum):
     """Socket option numbers (``setsockopt`` / ``getsockopt``)."""
 
+    HWM = 1  # sets SNDHWM and RCVHWM together (pyzmq)
     AFFINITY = 4
     ROUTING_ID = 5
     IDENTITY = 5
@@ -100,6 +101,14 @@ class SocketOption(IntEnum):
     HEARTBEAT_TIMEOUT = 77
     CONNECT_TIMEOUT = 79
     THREAD_SAFE = 81
+
+
+class MessageOption(IntEnum):
+    """Frame properties (``Frame.get``)."""
+
+    MORE = 1
+    SRCFD = 2
+    SHARED = 3
 
 
 class Event(IntEnum):
@@ -172,7 +181,16 @@ class Errno(IntEnum):
 
 # Module-level names as pyzmq exposes them (zlab.PUSH, zlab.NOBLOCK, zlab.EAGAIN ...).
 _EXPORTED: dict[str, int] = {}
-for _enum in (SocketType, Flag, PollEvent, SocketOption, SecurityMechanism, ContextOption, Errno):
+for _enum in (
+    SocketType,
+    Flag,
+    PollEvent,
+    SocketOption,
+    MessageOption,
+    SecurityMechanism,
+    ContextOption,
+    Errno,
+):
     for _name, _member in _enum.__members__.items():
         _EXPORTED[_name] = _member
 for _name, _member in Event.__members__.items():
@@ -184,6 +202,7 @@ __all__ = [
     "Flag",
     "PollEvent",
     "SocketOption",
+    "MessageOption",
     "Event",
     "SecurityMechanism",
     "ContextOption",

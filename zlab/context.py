@@ -2,7 +2,8 @@
 
 Owns: socket creation, the inproc registry, the reactor (started on first tcp/ipc use), and
 termination. Rules: layer L3. ``term()`` never hangs on a socket left open: it closes such sockets
-with their LINGER, where an infinite linger waits only while a connected peer is taking data.
+with their LINGER, an infinite LINGER bounded to ``LEAKED_SOCKET_LINGER_MS``. A socket the
+application closed itself keeps its LINGER as given (-1: until its messages are sent).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from zlab.errors import ContextTerminated
 from zlab.io.inproc import InprocRegistry
 from zlab.io.reactor import Reactor
 from zlab.socket import Socket
+
+
+#: how long term() lets a socket that was never closed, with LINGER -1, flush its messages
+LEAKED_SOCKET_LINGER_MS = 1000
 
 
 class Context:
@@ -90,8 +95,9 @@ class Context:
             open_sockets = list(self._sockets)
         for sock in open_sockets:
             sock.core.terminate()
-        for sock in open_sockets:
-            sock.close()
+        for sock in open_sockets:  # left open: LINGER applies, but an infinite one is bounded
+            linger = sock.options.linger
+            sock.close(linger if 0 <= linger else LEAKED_SOCKET_LINGER_MS)
         reactor = self._reactor
         if reactor is not None:
             self._wait_lingering(reactor)

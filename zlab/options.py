@@ -26,6 +26,7 @@ class OptionSpec:
     minimum: int = 0
     readonly: bool = False
     maxlen: int = 255
+    strict: bool = False  # a bool option that takes only 0 or 1 (others take any int >= 0)
 
 
 _O = SocketOption
@@ -43,7 +44,7 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.MAXMSGSIZE: OptionSpec("maxmsgsize", "int", minimum=-1),
     _O.ROUTER_MANDATORY: OptionSpec("router_mandatory", "bool"),
     _O.ROUTER_HANDOVER: OptionSpec("router_handover", "bool"),
-    _O.IMMEDIATE: OptionSpec("immediate", "bool"),
+    _O.IMMEDIATE: OptionSpec("immediate", "bool", strict=True),
     _O.BACKLOG: OptionSpec("backlog", "int"),
     _O.SNDBUF: OptionSpec("sndbuf", "int", minimum=-1),
     _O.RCVBUF: OptionSpec("rcvbuf", "int", minimum=-1),
@@ -109,7 +110,7 @@ class Options:
                 data = bytes(value)  # type: ignore[arg-type]
             except TypeError:
                 raise TypeError(f"{_name(option)} takes bytes, not {type(value).__name__}") from None
-            if len(data) > spec.maxlen or (spec.attr == "routing_id" and data[:1] == b"\x00"):
+            if len(data) > spec.maxlen or (spec.attr == "routing_id" and (not data or data[:1] == b"\x00")):
                 raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets, not starting with 0")
             setattr(self, spec.attr, data)
             return
@@ -119,7 +120,7 @@ class Options:
         if ivalue < spec.minimum or ivalue > INT_MAX:
             raise ZMQError(Errno.EINVAL, f"invalid value {value!r} for {_name(option)}")
         if spec.kind == "bool":
-            if ivalue not in (0, 1):
+            if spec.strict and ivalue not in (0, 1):
                 raise ZMQError(Errno.EINVAL, f"invalid value {value!r} for {_name(option)}: 0 or 1")
             setattr(self, spec.attr, bool(ivalue))
         else:

@@ -6,9 +6,10 @@ path to that peer), ``Inbox`` (the queue every pipe of a socket delivers into) a
 
 Rules:
 - Layer L1: imports only L0. Knows nothing of socket types, transports or the wire.
-- Inbound messages travel in *batches*: an ``Inbox`` item is ``(pipe, [msg, ...])``. A message is
-  ``bytes`` (one frame) or ``list[bytes]`` (several frames). Batching is how the receive path
-  avoids one queue operation per message.
+- Each pipe queues its peer's messages in its own ``pending`` deque (producers ``extend`` it a
+  batch at a time); the socket is told through its ``Inbox`` only when a pipe goes from empty to
+  non-empty, so a busy connection costs one queue operation per batch, not per message. A message
+  is ``bytes`` (one frame) or ``list[bytes]`` (several frames).
 - Counters are written by one thread each (``received`` by the producer, ``consumed`` by the
   consumer), so the depth ``received - consumed`` needs no lock.
 """
@@ -16,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
@@ -67,30 +69,35 @@ class Signal:
 
 
 class Inbox:
-    """The receive queue of one socket, shared by all of its pipes.
+    """Where the pipes of one socket announce that they hold messages.
 
-    Items are ``(pipe, batch)``; ``(None, None)`` is a wake-up sentinel (close/term). The
-    ``signal`` is notified on every put, so pollers and file-descriptor wakers see new data.
+    Each pipe queues its own messages (``Pipe.pending``) so the socket can fair-queue between
+    peers; ``ready`` carries a pipe each time it goes from empty to non-empty (and ``None`` as a
+    wake-up for close/term). The ``signal`` is notified on every delivery, so pollers and
+    file-descriptor wakers see new data.
     """
 
-    __slots__ = ("queue", "signal")
+    __slots__ = ("ready", "signal")
 
     def __init__(self, signal: Signal) -> None:
-        self.queue: SimpleQueue[tuple[Pipe | None, list | None]] = SimpleQueue()
+        self.ready: SimpleQueue[Pipe | None] = SimpleQueue()
         self.signal = signal
 
     def put(self, pipe: Pipe, batch: list) -> None:
-        """Deliver a batch of messages that arrived on ``pipe``."""
+        """Deliver a batch of messages that arrived on ``pipe`` (producer side)."""
+        pipe.pending.extend(batch)
         pipe.received += len(batch)
-        self.queue.put((pipe, batch))
+        if not pipe.signalled:
+            pipe.signalled = True
+            self.ready.put(pipe)
         sig = self.signal
         sig.seq += 1
         if sig.waiting or sig.watchers:
             sig.notify()
 
     def wake(self) -> None:
-        """Wake a thread blocked on ``queue.get`` without delivering anything."""
-        self.queue.put((None, None))
+        """Wake a thread blocked waiting for input without delivering anything."""
+        self.ready.put(None)
 
 
 class Pipe:
@@ -108,6 +115,7 @@ class Pipe:
         "consumed",
         "endpoint",
         "hwm_in",
+        "in_ring",
         "inbox",
         "lwm_in",
         "meta",
@@ -115,13 +123,18 @@ class Pipe:
         "out_signal",
         "paused",
         "peer_type",
+        "pending",
         "received",
         "routing_id",
+        "signalled",
         "stats",
     )
 
     def __init__(self, inbox: Inbox | None = None, *, hwm_in: int = 1000, endpoint: str = "") -> None:
         self.inbox = inbox
+        self.pending: deque[Msg] = deque()  # the peer's messages not yet received by the socket
+        self.signalled = False  # producer: the socket has been told this pipe holds messages
+        self.in_ring = False  # consumer: the pipe is in the socket's fair-queue ring
         self.received = 0
         self.consumed = 0
         self.hwm_in = hwm_in
@@ -149,9 +162,8 @@ class Pipe:
             return False
         return True
 
-    def consumed_batch(self, n: int) -> None:
-        """Consumer side: ``n`` messages were taken; resume a paused producer at low water."""
-        self.consumed += n
+    def maybe_resume(self) -> None:
+        """Consumer side, on a paused pipe: resume the producer once drained to low water."""
         if self.paused and self.received - self.consumed <= self.lwm_in:
             self.paused = False
             cb = self.on_resume

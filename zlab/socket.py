@@ -58,6 +58,8 @@ class Socket:
             "_wake_fd",
             "_wake_lock",
             "_monitor",
+            "_csend",
+            "_crecv",
             "__weakref__",
         }
     )
@@ -84,6 +86,8 @@ class Socket:
         object.__setattr__(self, "_wake_fd", None)
         object.__setattr__(self, "_wake_lock", threading.Lock())
         object.__setattr__(self, "_monitor", None)
+        object.__setattr__(self, "_csend", core.send)  # the core's bound methods, looked up once
+        object.__setattr__(self, "_crecv", core.recv)
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -209,11 +213,10 @@ class Socket:
             raise ZMQError(Errno.ENOENT, f"not connected to {text!r}")
         for handle in handles:
             if isinstance(handle, Connecter):
+                handle.detach_pipe()  # out of load-balancing now, flushed or dropped by the I/O thread
                 self.context._reactor_call(handle.close, self.options.linger)
-            else:
-                if handle:
-                    handle[0].terminate()
-                self.context.inproc.cancel(text.split("://", 1)[1], self.link)
+            elif handle is not None:
+                handle.terminate()
 
     # -- sending -----------------------------------------------------------------------------
     def send(
@@ -235,13 +238,13 @@ class Socket:
             parts.append(data)
             object.__setattr__(self, "_parts", None)
             try:
-                self.core.send(parts, 0 if flags & NOBLOCK else self._sndtimeo)
+                self._csend(parts, 0 if flags & NOBLOCK else self._sndtimeo)
             except BaseException:
                 parts.pop()
                 object.__setattr__(self, "_parts", parts)
                 raise
         else:
-            self.core.send(data, 0 if flags & NOBLOCK else self._sndtimeo)
+            self._csend(data, 0 if flags & NOBLOCK else self._sndtimeo)
         return MessageTracker() if track else None
 
     def send_multipart(
@@ -259,7 +262,7 @@ class Socket:
         if flags & SNDMORE:
             object.__setattr__(self, "_parts", frames)
             return MessageTracker() if track else None
-        self.core.send(frames[0] if len(frames) == 1 else frames, 0 if flags & NOBLOCK else self._sndtimeo)
+        self._csend(frames[0] if len(frames) == 1 else frames, 0 if flags & NOBLOCK else self._sndtimeo)
         return MessageTracker() if track else None
 
     def send_string(
@@ -295,7 +298,7 @@ class Socket:
         else:
             if self._closed:
                 self._check()
-            msg = self.core.recv(0 if flags & NOBLOCK else self._rcvtimeo)
+            msg = self._crecv(0 if flags & NOBLOCK else self._rcvtimeo)
             if type(msg) is bytes:
                 data = msg
             else:
@@ -318,7 +321,7 @@ class Socket:
             return frames
         if self._closed:
             self._check()
-        msg = self.core.recv(0 if flags & NOBLOCK else self._rcvtimeo)
+        msg = self._crecv(0 if flags & NOBLOCK else self._rcvtimeo)
         frames = [msg] if type(msg) is bytes else list(msg)
         if copy:
             return frames
@@ -352,6 +355,9 @@ class Socket:
         option = int(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             raise ZMQError(Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets")
+        if option == SocketOption.HWM:
+            self.options.set(SocketOption.SNDHWM, value)
+            option = SocketOption.RCVHWM
         self.options.set(option, value)
         if option in _TIMEOUT_CACHE:
             attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
@@ -371,6 +377,8 @@ class Socket:
             return self._events()
         if option == SocketOption.FD:
             return self._get_fd()
+        if option == SocketOption.HWM:
+            return self.options.sndhwm
         return self.options.get(option)
 
     set = setsockopt

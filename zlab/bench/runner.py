@@ -17,6 +17,7 @@ import signal
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -269,6 +270,9 @@ def run_cell(
     except CellFailed as exc:
         detail = exc.__cause__.args[0] if isinstance(exc.__cause__, _Detail) else None
         outcome = CellOutcome("failed", reason=str(exc), detail=detail or None, cpus=cpu_text)
+    except Exception as exc:  # a harness error on one cell must not end the run
+        reason = f"harness error: {type(exc).__name__}: {exc}"
+        outcome = CellOutcome("failed", reason=reason, detail=traceback.format_exc(), cpus=cpu_text)
     finally:
         outcome.notes = _teardown(procs, roles_of, kill_now=outcome.status != "ok")
         outcome.foreign_cpu_pct = meter.foreign_pct()

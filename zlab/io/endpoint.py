@@ -82,16 +82,34 @@ def _parse_tcp(addr: str, rest: str, bind: bool) -> Endpoint:
         if not bind:
             raise ZMQError(Errno.EINVAL, f"cannot connect to a wildcard host: {addr!r}")
         return Endpoint("tcp", ("0.0.0.0", port), socket.AF_INET, text=addr)
+    numeric = _numeric_family(host)
+    if numeric:
+        return Endpoint("tcp", (host, port), numeric, text=addr)
+    if not bind:  # a host name: resolved when dialling (and again on each reconnect), as libzmq does
+        return Endpoint("tcp", (host, port), 0, text=addr)
+    return Endpoint("tcp", resolve(host, port, addr), socket.AF_INET, text=addr)
+
+
+def _numeric_family(host: str) -> int:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return family
+        except OSError:
+            continue
+    return 0
+
+
+def resolve(host: str, port: int, addr: str = "") -> tuple[str, int]:
+    """Resolve ``host`` to an address (IPv4 preferred); EINVAL if it can't be."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ZMQError(Errno.EINVAL, f"cannot resolve {host!r} in {addr!r}: {exc}") from None
-    family, _, _, _, sockaddr = infos[0]
-    for info in infos:  # prefer IPv4, as libzmq does without IPV6
+    for info in infos:  # IPv4 only, as libzmq does without IPV6
         if info[0] == socket.AF_INET:
-            family, sockaddr = info[0], info[4]
-            break
-    return Endpoint("tcp", (sockaddr[0], port), family, text=addr)
+            return info[4][0], port
+    raise ZMQError(Errno.EINVAL, f"no IPv4 address for {host!r} in {addr!r}")
 
 
 def format_tcp(host: str, port: int, family: int) -> str:

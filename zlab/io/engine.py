@@ -459,7 +459,8 @@ class StreamEngine:
             pass
         pipe = self.pipe
         pipe.release()
-        pipe.on_drained = None
+        if not self.persistent:  # a connect-side pipe's hook belongs to its (lingering) connecter
+            pipe.on_drained = None
         if protocol:
             self.link.event(Event.HANDSHAKE_FAILED_PROTOCOL, self.endpoint, reason)
         self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)

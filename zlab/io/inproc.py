@@ -20,13 +20,14 @@ from zlab.zmtp import compatible
 class InprocPipe(Pipe):
     """One end of an inproc pipe pair; ``peer`` is the other end, held by the other socket."""
 
-    __slots__ = ("hwm_out", "link", "peer")
+    __slots__ = ("attached", "hwm_out", "link", "peer")
 
-    def __init__(self, link: SocketLink, endpoint: str) -> None:
+    def __init__(self, link: SocketLink | None, endpoint: str) -> None:
         super().__init__(None, hwm_in=0, endpoint=endpoint)
         self.link = link
         self.peer: InprocPipe | None = None
         self.hwm_out = 0
+        self.attached = False  # the owning socket took this end
 
     def deliver(self, msg: Msg) -> bool:
         peer = self.peer
@@ -37,7 +38,18 @@ class InprocPipe(Pipe):
             peer.paused = True  # the consumer resumes us at low water
             if peer.received - peer.consumed >= hwm:
                 return False
-        peer.inbox.put(peer, [msg])  # type: ignore[union-attr]
+        # Inbox.put, inlined: this is the whole inproc send path
+        peer.pending.append(msg)
+        peer.received += 1
+        inbox = peer.inbox
+        if inbox is not None:  # None until a connect-before-bind peer gets bound
+            if not peer.signalled:
+                peer.signalled = True
+                inbox.ready.put(peer)
+            sig = inbox.signal
+            sig.seq += 1
+            if sig.waiting or sig.watchers:
+                sig.notify()
         return True
 
     def writable(self) -> bool:
@@ -51,30 +63,48 @@ class InprocPipe(Pipe):
         for end in (self, self.peer):
             if end is not None and end.alive:
                 end.alive = False
-                end.link.detach(end)
+                if end.link is not None:
+                    end.link.detach(end)
                 end.notify_writable()
 
 
-def wire(a: SocketLink, b: SocketLink, endpoint: str) -> tuple[InprocPipe, InprocPipe] | None:
-    """Connect socket ``a`` (connecter) to ``b`` (binder); None if ``b`` refuses the peer."""
-    pa, pb = InprocPipe(a, endpoint), InprocPipe(b, endpoint)
+def _pair(a: SocketLink, endpoint: str) -> tuple[InprocPipe, InprocPipe]:
+    """Two pipe ends for a connect from ``a``; the far end belongs to nobody until a bind."""
+    pa, pb = InprocPipe(a, endpoint), InprocPipe(None, endpoint)
     pa.peer, pb.peer = pb, pa
-    pa.peer_type, pb.peer_type = b.socket_type, a.socket_type
-    pa.routing_id = b.options.routing_id  # how a names b, and b names a
-    pb.routing_id = a.options.connect_routing_id or a.options.routing_id
-    pa.hwm_out = _sum_hwm(a.options.sndhwm, b.options.rcvhwm)
-    pb.hwm_out = _sum_hwm(b.options.sndhwm, a.options.rcvhwm)
-    pb.lwm_in, pa.lwm_in = pa.hwm_out // 2, pb.hwm_out // 2
+    pa.hwm_out = a.options.sndhwm  # until the binder's RCVHWM is known
+    pb.routing_id = a.options.connect_routing_id or a.options.routing_id  # how the binder names a
+    pb.peer_type = a.socket_type
     # a consumer draining one end resumes the sender blocked on the other
     pa.on_resume = pb.notify_writable
     pb.on_resume = pa.notify_writable
-    if not b.attach(pb):
-        return None
-    if not a.attach(pa):
-        pb.alive = False
-        b.detach(pb)
-        return None
     return pa, pb
+
+
+def _complete(pa: InprocPipe, pb: InprocPipe, b: SocketLink) -> bool:
+    """Give the far end ``pb`` to binder ``b`` and attach both ends; False if refused."""
+    a = pa.link
+    assert a is not None
+    if not compatible(a.socket_type, b.socket_type):
+        pa.terminate()
+        return False
+    pb.link = b
+    pa.peer_type = b.socket_type
+    pa.routing_id = b.options.routing_id  # how a names b
+    pa.hwm_out = _sum_hwm(a.options.sndhwm, b.options.rcvhwm)
+    pb.hwm_out = _sum_hwm(b.options.sndhwm, a.options.rcvhwm)
+    pb.lwm_in, pa.lwm_in = pa.hwm_out // 2, pb.hwm_out // 2
+    if not b.attach(pb):
+        pa.terminate()
+        return False
+    pb.attached = True
+    if not pa.attached:
+        if not a.attach(pa):
+            pa.terminate()
+            return False
+        pa.attached = True
+    pa.notify_writable()  # a sender blocked on the provisional HWM may go on
+    return True
 
 
 def _sum_hwm(snd: int, rcv: int) -> int:
@@ -82,12 +112,16 @@ def _sum_hwm(snd: int, rcv: int) -> int:
 
 
 class InprocRegistry:
-    """The inproc names of one context: who is bound where, and who waits for a bind."""
+    """The inproc names of one context: who is bound where, and who waits for a bind.
+
+    A connect to a name not bound yet makes its pipe at once (messages queue in it, up to the
+    sender's SNDHWM), as libzmq does; the bind hands the far end to the binder.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._bound: dict[str, SocketLink] = {}
-        self._waiting: dict[str, list[tuple[SocketLink, list]]] = {}
+        self._waiting: dict[str, list[tuple[InprocPipe, InprocPipe]]] = {}
 
     def bind(self, name: str, link: SocketLink) -> None:
         """Bind ``name``; wires any connects that came first. EADDRINUSE if taken."""
@@ -96,9 +130,9 @@ class InprocRegistry:
                 raise ZMQError(Errno.EADDRINUSE, f"inproc://{name} is already bound")
             self._bound[name] = link
             waiting = self._waiting.pop(name, [])
-        for connecter, holder in waiting:
-            if not connecter.closed:
-                self._wire(connecter, link, name, holder)
+        for pa, pb in waiting:
+            if pa.alive:
+                _complete(pa, pb, link)
 
     def unbind(self, name: str, link: SocketLink) -> None:
         """Release ``name`` (existing pipes stay); ENOENT if ``link`` doesn't hold it."""
@@ -107,25 +141,19 @@ class InprocRegistry:
                 raise ZMQError(Errno.ENOENT, f"inproc://{name} is not bound by this socket")
             del self._bound[name]
 
-    def connect(self, name: str, link: SocketLink) -> list:
-        """Connect to ``name`` now or when it gets bound; returns a holder filled with the pipe."""
-        holder: list = []
+    def connect(self, name: str, link: SocketLink) -> InprocPipe | None:
+        """Connect to ``name`` now, or when it gets bound; returns the connecter's pipe end."""
         with self._lock:
             target = self._bound.get(name)
+            if target is not None and not compatible(link.socket_type, target.socket_type):
+                raise ZMQError(Errno.ENOCOMPATPROTO, f"inproc://{name}: socket types are not compatible")
+            pa, pb = _pair(link, f"inproc://{name}")
             if target is None:
-                self._waiting.setdefault(name, []).append((link, holder))
-                return holder
-        if not compatible(link.socket_type, target.socket_type):
-            raise ZMQError(Errno.ENOCOMPATPROTO, f"inproc://{name}: socket types are not compatible")
-        self._wire(link, target, name, holder)
-        return holder
-
-    def cancel(self, name: str, link: SocketLink) -> None:
-        """Forget connects of ``link`` still waiting for ``name`` to be bound."""
-        with self._lock:
-            waiting = self._waiting.get(name)
-            if waiting:
-                waiting[:] = [w for w in waiting if w[0] is not link]
+                self._waiting.setdefault(name, []).append((pa, pb))
+                if link.attach_on_connect:
+                    pa.attached = link.attach(pa)
+                return pa
+        return pa if _complete(pa, pb, target) else None
 
     def forget(self, link: SocketLink) -> None:
         """A socket closed: drop its names and its waiting connects."""
@@ -133,12 +161,4 @@ class InprocRegistry:
             for name in [n for n, bound in self._bound.items() if bound is link]:
                 del self._bound[name]
             for waiting in self._waiting.values():
-                waiting[:] = [w for w in waiting if w[0] is not link]
-
-    @staticmethod
-    def _wire(a: SocketLink, b: SocketLink, name: str, holder: list) -> None:
-        if not compatible(a.socket_type, b.socket_type):
-            return
-        pair = wire(a, b, f"inproc://{name}")
-        if pair is not None:
-            holder.append(pair[0])
+                waiting[:] = [w for w in waiting if w[0].link is not link]

@@ -18,7 +18,7 @@ import stat
 
 from zlab.constants import Errno, Event
 from zlab.errors import ZMQError
-from zlab.io.endpoint import Endpoint, format_tcp
+from zlab.io.endpoint import Endpoint, format_tcp, resolve
 from zlab.io.engine import StreamEngine, StreamPipe
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor, Timer
@@ -161,9 +161,11 @@ class Connecter:
         self.endpoint = endpoint
         self.text = endpoint.text
         self.closed = False
+        self.lingering = False  # closed by the socket, still dialling to flush queued messages
         self.engine: StreamEngine | None = None
         self.sock: socket.socket | None = None
         self._timer: Timer | None = None
+        self._linger_timer: Timer | None = None
         self._ivl = link.options.reconnect_ivl
         self.pipe: StreamPipe | None = None
         if link.attach_on_connect and not link.options.immediate:
@@ -176,9 +178,17 @@ class Connecter:
         if self.closed:
             return
         ep = self.endpoint
-        sock = socket.socket(ep.family, socket.SOCK_STREAM)
-        sock.setblocking(False)
         address = ep.address
+        family = ep.family
+        if not family:  # a host name, looked up at each dial
+            try:
+                address = resolve(*address)  # type: ignore[misc]
+            except ZMQError:
+                self._retry()
+                return
+            family = socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
         if ep.transport == "ipc":
             assert isinstance(address, str)
             address = address if not address.startswith("@") else "\0" + address[1:]
@@ -237,22 +247,52 @@ class Connecter:
         self.link.event(Event.CONNECT_RETRIED, self.text, delay)
         self._timer = self.reactor.call_later(delay / 1000.0, self._dial)
 
+    def detach_pipe(self) -> None:
+        """Take the connect-side pipe out of the socket's routing at once (any thread)."""
+        pipe = self.pipe
+        if pipe is not None and pipe.alive:
+            pipe.alive = False  # accepts no more messages; what it holds may still be flushed
+            self.link.detach(pipe)
+            pipe.notify_writable()
+
     def close(self, linger_ms: int = 0) -> None:
-        """Stop dialling; flush and close the connection; drop the connect-side pipe."""
+        """Stop dialling and close, after flushing queued messages for up to ``linger_ms``.
+
+        Messages queued before the connection came up are worth waiting for too: a short script
+        that connects, sends and closes expects them delivered, as libzmq does. So with a linger
+        and such messages, dialling goes on until they are flushed or the linger expires.
+        """
+        if self.closed or self.lingering:
+            return
+        self.detach_pipe()
+        pipe = self.pipe
+        engine = self.engine
+        waiting = pipe is not None and pipe.pending_bytes() > 0 and (engine is None or not engine.handshaken)
+        if linger_ms != 0 and waiting:
+            assert pipe is not None
+            self.lingering = True
+            self.reactor.lingering.add(self)
+            pipe.on_drained = self._finish
+            if linger_ms > 0:
+                self._linger_timer = self.reactor.call_later(linger_ms / 1000.0, self._finish)
+            return
+        self._finish(linger_ms)
+
+    def _finish(self, linger_ms: int = 0) -> None:
         if self.closed:
             return
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
+        self.lingering = False
+        self.reactor.lingering.discard(self)
+        for timer in (self._timer, self._linger_timer):
+            if timer is not None:
+                timer.cancel()
         if self.sock is not None:
             self.reactor.unregister(self.sock)
             self.sock.close()
             self.sock = None
-        pipe = self.pipe
-        if pipe is not None:
-            pipe.alive = False
-            self.link.detach(pipe)
-            pipe.notify_writable()
+        if self.pipe is not None:
+            self.pipe.on_drained = None
         if self.engine is not None:
             self.engine.persistent = False  # its pipe goes with it now
             self.engine.attached = False

@@ -12,6 +12,7 @@ Timeouts are in seconds, ``None`` = forever, ``0`` = don't block (raise ``Again`
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from queue import Empty
 from typing import ClassVar
@@ -38,10 +39,7 @@ class SocketCore:
         self.pipes: list[Pipe] = []
         self.closed = False
         self.terminated = False
-        # the batch being consumed: messages, index of the next one, the pipe they came from
-        self._batch: list | None = None
-        self._bi = 0
-        self._bpipe: Pipe | None = None
+        self.fq = FairQueue(self)
 
     # -- pipes ------------------------------------------------------------------------------
     def attach(self, pipe: Pipe) -> bool:
@@ -50,17 +48,19 @@ class SocketCore:
             return False
         pipe.inbox = self.inbox
         pipe.out_signal = self.signal
-        self.pipes.append(pipe)
+        self.pipes = [*self.pipes, pipe]  # copy on write: senders iterate without a lock
         self._attached(pipe)
+        if pipe.pending and not pipe.signalled:  # messages that arrived before the attach
+            pipe.signalled = True
+            self.inbox.ready.put(pipe)
         self.signal.notify()
         return True
 
     def detach(self, pipe: Pipe) -> None:
         """Remove a pipe whose peer went away (or that the socket disconnected)."""
-        try:
-            self.pipes.remove(pipe)
-        except ValueError:
+        if pipe not in self.pipes:
             return
+        self.pipes = [p for p in self.pipes if p is not pipe]
         self._detached(pipe)
         self.signal.notify()
 
@@ -70,60 +70,10 @@ class SocketCore:
     def _detached(self, pipe: Pipe) -> None:
         """Hook for subclasses."""
 
-    # -- receiving (fair-queued: arrival order, each pipe bounded by RCVHWM) -----------------
-    def _take(self, timeout: float | None) -> tuple[Pipe, Msg]:
-        """The next message and the pipe it came from; raise Again after ``timeout``."""
-        batch = self._batch
-        if batch is not None:
-            i = self._bi
-            msg = batch[i]
-            i += 1
-            if i == len(batch):
-                self._batch = None
-            else:
-                self._bi = i
-            return self._bpipe, msg  # type: ignore[return-value]
-        return self._take_slow(timeout)
-
-    def _take_slow(self, timeout: float | None) -> tuple[Pipe, Msg]:
-        q = self.inbox.queue
-        deadline = None
-        while True:
-            if self.terminated:
-                raise ContextTerminated()
-            if self.closed:
-                raise ZMQError(Errno.ENOTSOCK, "Socket operation on a closed socket")
-            if timeout == 0:
-                if q.empty():
-                    raise Again()
-                pipe, batch = q.get_nowait()
-            else:
-                if timeout is None:
-                    pipe, batch = q.get()
-                else:
-                    if deadline is None:
-                        deadline = time.monotonic() + timeout
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        if q.empty():
-                            raise Again()
-                        remaining = 0
-                    try:
-                        pipe, batch = q.get(True, remaining) if remaining > 0 else q.get_nowait()
-                    except Empty:
-                        raise Again() from None
-            if pipe is None:
-                continue  # wake-up sentinel: re-check closed/terminated
-            pipe.consumed_batch(len(batch))
-            if len(batch) > 1:
-                self._batch = batch
-                self._bi = 1
-            self._bpipe = pipe
-            return pipe, batch[0]
-
+    # -- receiving ----------------------------------------------------------------------------
     def has_input(self) -> bool:
         """Whether a receive would not block."""
-        return self._batch is not None or not self.inbox.queue.empty()
+        return self.fq.has_input()
 
     # -- sending ----------------------------------------------------------------------------
     def wait_for(self, ready: Callable[[], bool], timeout: float | None) -> None:
@@ -162,7 +112,7 @@ class SocketCore:
 
     def can_recv(self) -> bool:
         """Whether a receive would not block (for POLLIN)."""
-        return self.has_input()
+        return self.fq.has_input()
 
     def close(self) -> None:
         """Stop routing; wake any thread blocked in this socket."""
@@ -175,6 +125,91 @@ class SocketCore:
         self.terminated = True
         self.inbox.wake()
         self.signal.notify()
+
+
+class FairQueue:
+    """Fair-queued input (RFC 28/30): one message from each peer with input, in turn.
+
+    Pipes that hold messages form a ring; ``recv`` takes the head pipe's next message and moves
+    that pipe to the back, so a busy peer cannot starve the others. A pipe enters the ring when
+    the socket's inbox announces it, and leaves when it runs dry. Consumer side only.
+    """
+
+    __slots__ = ("core", "pipe", "ready", "ring")
+
+    def __init__(self, core: SocketCore) -> None:
+        self.core = core
+        self.ready = core.inbox.ready
+        self.ring: deque[Pipe] = deque()
+        self.pipe: Pipe | None = None  # the pipe the last message came from
+
+    def recv(self, timeout: float | None) -> Msg:
+        """The next message; Again after ``timeout`` (0: don't wait; None: forever)."""
+        ring = self.ring
+        if not ring:
+            self._wait(timeout)
+        pipe = ring[0]
+        pending = pipe.pending
+        msg = pending.popleft()
+        if not pending:
+            ring.popleft()
+            pipe.in_ring = False
+            pipe.signalled = False  # from here the producer announces it again
+            if pending:  # it raced us: keep it
+                pipe.signalled = pipe.in_ring = True
+                ring.append(pipe)
+        elif len(ring) > 1:
+            ring.rotate(-1)
+        pipe.consumed += 1
+        if pipe.paused:
+            pipe.maybe_resume()
+        self.pipe = pipe
+        return msg
+
+    def take(self, timeout: float | None) -> tuple[Pipe, Msg]:
+        """The next message and the pipe it came from."""
+        msg = self.recv(timeout)
+        return self.pipe, msg  # type: ignore[return-value]
+
+    def _admit(self, pipe: Pipe | None) -> None:
+        if pipe is not None and not pipe.in_ring and pipe.pending:
+            pipe.in_ring = True
+            self.ring.append(pipe)
+
+    def _wait(self, timeout: float | None) -> None:
+        """Block until some pipe holds a message (it is then in the ring)."""
+        ready = self.ready
+        core = self.core
+        deadline = None
+        while True:
+            while not ready.empty():  # announcements already there: no blocking
+                self._admit(ready.get_nowait())
+            if self.ring:
+                return
+            if core.terminated:
+                raise ContextTerminated()
+            if core.closed:
+                raise ZMQError(Errno.ENOTSOCK, "Socket operation on a closed socket")
+            if timeout is not None and timeout > 0:
+                if deadline is None:
+                    deadline = time.monotonic() + timeout
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Again()
+            else:
+                left = timeout
+            try:
+                pipe = ready.get(left != 0, left)
+            except Empty:
+                raise Again() from None
+            self._admit(pipe)
+
+    def has_input(self) -> bool:
+        """Whether ``recv`` would not block."""
+        ready = self.ready
+        while not ready.empty():
+            self._admit(ready.get_nowait())
+        return bool(self.ring)
 
 
 class LoadBalancer:

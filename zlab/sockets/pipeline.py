@@ -6,7 +6,6 @@ Rules: layer L2; PUSH never drops (it blocks, or raises Again), PULL never sends
 from __future__ import annotations
 
 from zlab.constants import SocketType
-from zlab.pipe import Msg
 from zlab.sockets.base import LoadBalancer, SocketCore
 
 
@@ -19,9 +18,7 @@ class Push(SocketCore):
     def __init__(self, options) -> None:
         super().__init__(options)
         self.lb = LoadBalancer(self)
-
-    def send(self, msg: Msg, timeout: float | None) -> None:
-        self.lb.send(msg, timeout)
+        self.send = self.lb.send  # type: ignore[method-assign]  # composition, without a call layer
 
     def can_send(self) -> bool:
         return self.lb.writable()
@@ -36,5 +33,6 @@ class Pull(SocketCore):
     socket_type = SocketType.PULL
     can_send_type = False
 
-    def recv(self, timeout: float | None) -> Msg:
-        return self._take(timeout)[1]
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.recv = self.fq.recv  # type: ignore[method-assign]
