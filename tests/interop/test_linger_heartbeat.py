@@ -10,6 +10,7 @@ The sending / pinged implementation is the parameter; ``zmq`` is the control.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -147,3 +148,35 @@ def test_heartbeat_check_detects_a_silent_peer(make_impl):
     finally:
         p.close()
         monitor.close(linger=0)
+
+
+@pytest.mark.parametrize("linger", [-1, 5000])
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("sender", IMPLS)
+def test_linger_covers_a_peer_that_binds_after_close(sender, transport, linger, make_impl, new_endpoint):
+    """Deterministic form of ``right-after-connect``: nobody listens yet when the sender queues messages and
+    closes; term() lingers (in a thread) while the sender keeps dialling; then libzmq binds and gets them all."""
+    zmq_impl = make_impl("zmq")
+    simpl = make_impl(sender)
+    if transport == "tcp":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            endpoint = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    else:
+        endpoint = new_endpoint("ipc")
+    push = simpl.socket("PUSH", linger=linger, reconnect_ivl=50)
+    push.connect(endpoint)
+    msgs = [b"%d" % i + b"." * 1000 for i in range(100)]
+    for m in msgs:
+        push.send(m)
+    push.close(linger=linger)
+    term = threading.Thread(target=simpl.ctx.term, daemon=True)
+    term.start()
+    pull = zmq_impl.socket("PULL")
+    pull.bind(endpoint)
+    for i, m in enumerate(msgs):
+        check_frames(
+            pull.recv_multipart(), [m], f"message {i} queued before the peer bound (LINGER {linger})"
+        )
+    term.join(10)
+    assert not term.is_alive(), "term() still lingering after every message was delivered"
