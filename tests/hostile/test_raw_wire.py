@@ -191,3 +191,30 @@ def test_many_handshaken_raw_peers(impl, kind):
     finally:
         for p in peers:
             p.close()
+
+
+GREETING_VARIANTS = {
+    "minor-0": {"minor": 0},
+    "minor-7": {"minor": 7},
+    "major-4": {"major": 4, "minor": 0},
+    "padding-not-zero": {"padding": b"\x00\x00\x00\x00\x00\x00\x00\x09"},
+    "padding-junk": {"padding": b"\xde\xad\xbe\xef\x01\x02\x03\x04"},
+}
+
+
+@pytest.mark.parametrize("variant", list(GREETING_VARIANTS))
+def test_greeting_variants_are_accepted(impl, variant: str):
+    """RFC 37: accept any minor, treat a higher major as our own version, never validate the padding."""
+    s = impl.socket("PULL")
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        p.send(R.greeting(**GREETING_VARIANTS[variant]) + R.ready(b"PUSH"))
+        g = p.read_greeting()
+        assert g.major == 3, g.raw
+        f = p.read_frame()
+        assert f.is_command and f.command_name == b"READY", f
+        p.send(R.message([b"accepted", variant.encode()]))
+        assert [bytes(x) for x in s.recv_multipart()] == [b"accepted", variant.encode()]
+    finally:
+        p.close()
