@@ -14,6 +14,7 @@ import pytest
 from tests.interop.scenario import (
     PAIRINGS,
     SMALL_PAYLOADS,
+    big_body,
     big_payloads,
     check_frames,
     make_ends,
@@ -99,3 +100,20 @@ def test_burst_in_order(impls, transport, pairing, new_endpoint):
     if receiver.type == "ROUTER":
         receiver.send([b"done"])
         check_frames(sender.recv(), [b"done"], "reply after burst")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_full_duplex_large_messages(impls, transport, new_endpoint):
+    """Both sides queue 24 MiB toward each other before either reads: neither may stop reading while its own
+    writes are blocked (that would deadlock two peers whose kernel buffers are full)."""
+    binder, connecter, _ = make_ends(*impls, "DEALER", "DEALER", new_endpoint(transport))
+    binder.send([b"hello"])
+    check_frames(connecter.recv(), [b"hello"], "handshake message")
+    chunk = big_body(1 << 20)
+    n = 24
+    for i in range(n):
+        binder.send([b"b%d" % i, chunk])
+        connecter.send([b"c%d" % i, chunk])
+    for i in range(n):
+        check_frames(connecter.recv(), [b"b%d" % i, chunk], f"binder -> connecter {i}")
+        check_frames(binder.recv(), [b"c%d" % i, chunk], f"connecter -> binder {i}")
