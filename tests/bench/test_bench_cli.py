@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from zlab.bench import load, load_meta
 from zlab.cli import main
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,3 +82,24 @@ def test_demo_talks_to_libzmq(capsys: pytest.CaptureFixture[str]):
     out = capsys.readouterr().out
     assert "bound at tcp://127.0.0.1:" in out
     assert "3: sent b'hello 3' -> got b'hello 3'" in out
+
+
+def test_sigterm_stops_a_run_like_ctrl_c_and_keeps_what_was_measured(tmp_path: Path):
+    root = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, "-m", "zlab.cli", "bench", "--impl", "raw", "--transport", "inproc", "--pattern"]
+    argv += ["reqrep", "--size", "8", "--repeats", "50", "--quick", "--out", str(tmp_path), "--no-progress"]
+    proc = subprocess.Popen(argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while not list(tmp_path.glob("*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: kept" in out
+    frame = load(tmp_path)
+    assert 1 <= len(frame) < 50 and (frame["status"] == "ok").all()
+    meta = next(iter(load_meta(tmp_path).values()))
+    assert meta["complete"] is False and meta["interrupted"] is True

@@ -297,6 +297,23 @@ def _children_ignore_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """During a run, SIGTERM (a CI timeout, ``kill``) stops it like Ctrl-C: measured cells are kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _teardown(procs: list[Any], roles_of: dict[int, list[str]], kill_now: bool) -> str | None:
     """Let peers exit (or kill them at once after a failure); name those killed after a teardown hang."""
     end = time.monotonic() + (0 if kill_now else TEARDOWN_GRACE_S)
@@ -374,6 +391,8 @@ def run(
     rows: list[dict[str, Any]] = []
     interrupted = False
     bar = _progress_bar(len(cells) * repeats, progress)
+    stack = contextlib.ExitStack()
+    stack.enter_context(_sigterm_as_ctrl_c())
     try:
         for repeat in range(repeats):
             for cell in cells:
@@ -413,6 +432,7 @@ def run(
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        stack.close()
         bar.close()
         meta["interrupted"] = interrupted
         meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -9,6 +9,7 @@ injected here so the coordinator's timeout and failure paths can be exercised.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -89,9 +90,23 @@ def _run_peer(backend: Backend, task: ProcessTask, peer_task: PeerTask) -> None:
             pass
 
 
+def _exit_with_coordinator() -> None:
+    """A watchdog thread (idle in a wait) that ends this process if the coordinator dies first."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(3)
+
+    threading.Thread(target=watch, name="zlab-bench-watchdog", daemon=True).start()
+
+
 def main(task: ProcessTask) -> None:
     """Process entry: ignore Ctrl-C (the coordinator ends us), pin, open the backend, run the peers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_coordinator()
     _pin(task.process_cpu)
     try:
         backend = open_backend(task.impl, task.transport)
