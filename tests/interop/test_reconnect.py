@@ -14,6 +14,7 @@ sees must arrive, in order.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import time
 
@@ -254,3 +255,28 @@ def test_disconnect_then_connect_again(impl_names, pairing, transport, make_impl
     binder.peer_id = None  # a new connection: a ROUTER generates a new id
     _probe_until_received(conn, binder)
     run_pairing(binder, conn, SMALL_PAYLOADS)
+
+
+@pytest.mark.parametrize("binder_impl", [pytest.param("zmq", marks=pytest.mark.control), "zlab"])
+def test_ipc_unbind_bind_leaves_path_reachable(binder_impl, make_impl, new_endpoint):
+    """unbind() then bind() of the same ipc path, 300 times: each time the path must exist and a libzmq peer must
+    get through. (The old listener's clean-up must never remove the new listener's file.)"""
+    bimpl, zmq_impl = make_impl(binder_impl), make_impl("zmq")
+    endpoint = new_endpoint("ipc")
+    path = endpoint[len("ipc://") :]
+    router = bimpl.socket("ROUTER", router_mandatory=1)
+    router.bind(endpoint)
+    for i in range(300):
+        router.unbind(endpoint)
+        router.bind(endpoint)
+        dealer = zmq_impl.socket("DEALER", routing_id=b"d%d" % i)
+        dealer.connect(endpoint)
+        dealer.send(b"ping %d" % i)
+        try:
+            got = [bytes(f) for f in router.recv_multipart()]
+        except bimpl.mod.Again:
+            raise AssertionError(
+                f"cycle {i}: nothing arrived after unbind+bind; socket file exists: {os.path.exists(path)}"
+            ) from None
+        assert got == [b"d%d" % i, b"ping %d" % i]
+        zmq_impl.close(dealer)
