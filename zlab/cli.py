@@ -31,7 +31,7 @@ from zlab.bench.matrix import (
     parse_sizes,
 )
 
-NOISY_PCT = 10.0  # foreign CPU use above which a cell's figures are flagged
+NOISY_PCT = 15.0  # foreign CPU use above which a cell's figures are flagged (resolution ~5% at 1 s)
 
 
 class _Parser(argparse.ArgumentParser):

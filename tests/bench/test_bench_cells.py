@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,24 @@ def test_zlab_cells_are_skipped_when_zlab_is_not_importable(monkeypatch: pytest.
     assert frame["status"].tolist() == ["skipped"]
     assert frame.loc[0, "failure_reason"] == "zlab not importable"
     assert frame.loc[0, "impl_version"] == "unavailable"
+
+
+def test_a_script_without_a_main_guard_can_run_cells(tmp_path: Path):
+    script = tmp_path / "experiment.py"
+    script.write_text(
+        "import zlab.bench as zb\n"
+        "df = zb.run('raw', 'tcp', 'reqrep', [8], quick=True, max_msgs=20, repeats=1, out=None, progress=False)\n"
+        "print('statuses', list(df['status']))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=50, env=_env(root)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "statuses ['ok']" in done.stdout
+
+
+def _env(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    return env

@@ -14,10 +14,12 @@ import os
 import resource
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
 import traceback
+import types
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +82,9 @@ class _CpuMeter:
                 ticks = [int(x) for x in f.readline().split()[1:9]]
         except (OSError, ValueError):
             return None
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+        # user + nice + system + steal; irq/softirq time is left out: loopback packets are processed
+        # there on behalf of the cell's own peers but never charged to their rusage.
+        busy = (ticks[0] + ticks[1] + ticks[2] + ticks[7]) / os.sysconf("SC_CLK_TCK")
         ours = sum(
             r.ru_utime + r.ru_stime
             for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
@@ -244,7 +248,7 @@ def run_cell(
     outcome = CellOutcome("failed", cpus=cpu_text)
     meter = _CpuMeter()
     try:
-        with _children_ignore_ctrl_c():
+        with _children_ignore_ctrl_c(), _children_skip_main_module():
             for proc in procs:
                 proc.start()
         for _, child in pipes:
@@ -295,6 +299,22 @@ def _children_ignore_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _children_skip_main_module() -> Iterator[None]:
+    """Start peers without re-importing the caller's ``__main__`` (spawn would run it as ``__mp_main__``).
+
+    Peers need only zlab.bench, so a script calling :func:`run` needs no ``if __name__ == "__main__"``
+    guard, and peers under pytest or the CLI do not import those first.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 @contextlib.contextmanager
