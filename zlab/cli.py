@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--size",
         type=_checked(parse_sizes),
         default=[64, 65536],
-        help="comma list of message sizes: 64,64K,1M",
+        help="comma list of message sizes: 64,64K,1M; standard = 8 B to 1 MiB in powers of 4",
     )
     bench.add_argument("--repeats", type=_positive_int, default=3, help="repeats of every cell (default 3)")
     bench.add_argument(

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.timeout(60)
         (["bench", "--impl", "zmq"], "unknown impl 'zmq' (valid: zlab, pyzmq, raw)"),
         (["bench", "--transport", "udp"], "unknown transport 'udp' (valid: inproc, ipc, tcp)"),
         (["bench", "--pattern", "fanout"], "(valid: reqrep, pair, dealer-router, pushpull, pubsub)"),
-        (["bench", "--size", "big"], "size 'big' is not a number of bytes (examples: 64, 64K, 1M)"),
+        (["bench", "--size", "big"], "size 'big' is not a number of bytes (examples: 64, 64K, 1M, standard)"),
         (["bench", "--pin", "all"], "invalid choice: 'all' (choose from"),
         (["bench", "--mode", "speed"], "unknown mode 'speed' (valid: latency, throughput)"),
         (["bench", "--repeats", "0"], "'0' is not a positive integer"),

@@ -6,6 +6,7 @@ import pytest
 
 from zlab.bench.matrix import (
     IMPLS,
+    STANDARD_SIZES,
     Budget,
     Cell,
     ChoiceError,
@@ -37,6 +38,8 @@ def test_bad_sizes(text: str):
 
 def test_parse_lists():
     assert parse_sizes("64, 1K,64") == [64, 1024]
+    assert parse_sizes("standard") == list(STANDARD_SIZES) and STANDARD_SIZES[0] == 8
+    assert STANDARD_SIZES[-1] == 1 << 20
     assert parse_choices("raw,pyzmq,raw", IMPLS, "impl") == ["raw", "pyzmq"]
     assert parse_counts("1,2,4", "subscriber count") == [1, 2, 4]
     with pytest.raises(ChoiceError, match=r"unknown impl 'zmq' \(valid: zlab, pyzmq, raw\)"):

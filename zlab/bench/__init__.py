@@ -27,7 +27,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from zlab.bench.matrix import IMPLS, MODES, PATTERN_MODES, PATTERNS, PLACEMENTS, TRANSPORTS, Budget, Cell
+from zlab.bench.matrix import (
+    IMPLS,
+    MODES,
+    PATTERN_MODES,
+    PATTERNS,
+    PLACEMENTS,
+    STANDARD_SIZES,
+    TRANSPORTS,
+    Budget,
+    Cell,
+)
 
 _LAZY = {
     "run": "zlab.bench.runner",
@@ -47,6 +57,7 @@ __all__ = [
     "PATTERNS",
     "PATTERN_MODES",
     "PLACEMENTS",
+    "STANDARD_SIZES",
     "TRANSPORTS",
     "Budget",
     "Cell",

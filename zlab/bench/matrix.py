@@ -28,6 +28,9 @@ PATTERN_MODES: dict[str, tuple[str, ...]] = {
     "pubsub": ("throughput",),
 }
 
+#: The standard size sweep: 8 B to 1 MiB in powers of 4 (``--size standard``).
+STANDARD_SIZES: tuple[int, ...] = (8, 32, 128, 512, 2048, 8192, 32768, 131072, 524288, 1048576)
+
 #: Patterns the plain-Python floor has an equivalent for: a point-to-point framed stream.
 RAW_PATTERNS: frozenset[str] = frozenset({"reqrep", "pair", "pushpull"})
 
@@ -99,7 +102,7 @@ def parse_size(text: str | int) -> int:
     else:
         match = _SIZE_RE.match(str(text))
         if not match:
-            raise ChoiceError(f"size {text!r} is not a number of bytes (examples: 64, 64K, 1M)")
+            raise ChoiceError(f"size {text!r} is not a number of bytes (examples: 64, 64K, 1M, standard)")
         value = int(match.group(1)) * _UNITS[match.group(2).lower()]
     if value < 1:
         raise ChoiceError(f"size {text!r} must be at least 1 byte (empty messages mark the end of a run)")
@@ -131,7 +134,7 @@ def parse_choices(value: str | Iterable[str], valid: Sequence[str], what: str) -
 
 
 def parse_sizes(value: str | int | Iterable[str | int]) -> list[int]:
-    """A comma list (or iterable) of sizes, see :func:`parse_size`."""
+    """A comma list (or iterable) of sizes, see :func:`parse_size`; ``standard`` means :data:`STANDARD_SIZES`."""
     if isinstance(value, int):
         items: list[str | int] = [value]
     elif isinstance(value, str):
@@ -140,9 +143,9 @@ def parse_sizes(value: str | int | Iterable[str | int]) -> list[int]:
         items = list(value)
     sizes: list[int] = []
     for item in items:
-        size = parse_size(item)
-        if size not in sizes:
-            sizes.append(size)
+        for size in STANDARD_SIZES if str(item).strip() == "standard" else (parse_size(item),):
+            if size not in sizes:
+                sizes.append(size)
     if not sizes:
         raise ChoiceError("no message size given (examples: 64, 64K, 1M)")
     return sizes
