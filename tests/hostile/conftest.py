@@ -17,9 +17,16 @@ import pytest
 
 from tests.hostile.support import PEER_TYPE, Ctx, MemoryWatch, Peer, Target, load_impl
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "control: the libzmq-only baseline of a test (validates the test itself)"
+    )
+
+
 TARGETS = [
-    pytest.param(("zmq", "PULL"), id="zmq-PULL"),
-    pytest.param(("zmq", "ROUTER"), id="zmq-ROUTER"),
+    pytest.param(("zmq", "PULL"), id="zmq-PULL", marks=pytest.mark.control),
+    pytest.param(("zmq", "ROUTER"), id="zmq-ROUTER", marks=pytest.mark.control),
     pytest.param(("zlab", "PULL"), id="zlab-PULL"),
     pytest.param(("zlab", "ROUTER"), id="zlab-ROUTER"),
 ]

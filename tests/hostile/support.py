@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+# Every test runs against libzmq too (marked ``control``): that validates the raw bytes and the scenario.
+IMPL_PARAMS = [pytest.param("zmq", marks=pytest.mark.control), "zlab"]
 TEARDOWN_TIMEOUT_S = 10.0
 IO_TIMEOUT_MS = 5000
 PEER_TYPE = {"PULL": "PUSH", "ROUTER": "DEALER"}

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.support import Ctx, load_impl
+from tests.hostile.support import IMPL_PARAMS, Ctx, load_impl
 
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture(params=["zmq", "zlab"])
+@pytest.fixture(params=IMPL_PARAMS)
 def impl(request):
     c = Ctx(load_impl(request.param))
     yield c
