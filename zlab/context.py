@@ -19,7 +19,6 @@ from zlab.io.inproc import InprocRegistry
 from zlab.io.reactor import Reactor
 from zlab.socket import Socket
 
-
 #: how long term() lets a socket that was never closed, with LINGER -1, flush its messages
 LEAKED_SOCKET_LINGER_MS = 1000
 
@@ -97,7 +96,7 @@ class Context:
             sock.core.terminate()
         for sock in open_sockets:  # left open: LINGER applies, but an infinite one is bounded
             linger = sock.options.linger
-            sock.close(linger if 0 <= linger else LEAKED_SOCKET_LINGER_MS)
+            sock.close(linger if linger >= 0 else LEAKED_SOCKET_LINGER_MS)
         reactor = self._reactor
         if reactor is not None:
             self._wait_lingering(reactor)

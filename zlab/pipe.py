@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -66,6 +67,55 @@ class Signal:
                 return self.seq != seq
             finally:
                 self.waiting -= 1
+
+
+class WakeFd:
+    """A file descriptor that becomes readable when a ``Signal`` fires, while armed.
+
+    Lets a thread that waits in ``poll()`` on a connection (a direct read) also wake up for
+    anything else that happens to its socket: another pipe's messages, close, term.
+    """
+
+    __slots__ = ("_r", "_w", "fd", "fired", "signal")
+
+    def __init__(self, signal: Signal) -> None:
+        self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.fd = self._r
+        self.signal = signal
+        self.fired = False
+
+    def _fire(self) -> None:
+        if not self.fired:
+            self.fired = True
+            try:
+                os.write(self._w, b"\x01")
+            except OSError:
+                pass
+
+    def arm(self) -> None:
+        """Fire on the signal's next notify."""
+        self.signal.watchers.append(self._fire)
+
+    def disarm(self) -> None:
+        """Stop firing; empty the descriptor."""
+        try:
+            self.signal.watchers.remove(self._fire)
+        except ValueError:
+            pass
+        if self.fired:
+            self.fired = False
+            try:
+                os.read(self._r, 64)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Release the descriptors."""
+        for fd in (self._r, self._w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 class Inbox:
@@ -178,6 +228,11 @@ class Pipe:
     def writable(self) -> bool:
         """Whether ``deliver`` would accept a message now."""
         raise NotImplementedError
+
+    def wait_readable(self, timeout: float | None, wake: WakeFd) -> bool:
+        """Wait on the calling thread for this pipe's peer to send (transports that can read
+        directly override this); False: not supported now, wait for the inbox instead."""
+        return False
 
     def terminate(self, linger: float | None = 0.0) -> None:
         """Detach from the peer (local close or disconnect); ``linger`` seconds to flush."""

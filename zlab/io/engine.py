@@ -20,7 +20,7 @@ thread; the pipe's buffer is guarded by ``wlock`` (taken once per message on sen
 from __future__ import annotations
 
 import math
-import selectors
+import select
 import socket
 import threading
 import time
@@ -29,8 +29,8 @@ from collections.abc import Callable
 from zlab.constants import Event
 from zlab.errors import ProtocolError
 from zlab.io.link import SocketLink
-from zlab.io.reactor import Reactor, Timer
-from zlab.pipe import Msg, Pipe
+from zlab.io.reactor import READ, WRITE, Reactor, Timer
+from zlab.pipe import Msg, Pipe, WakeFd
 from zlab.zmtp import Connection, HandshakeDone, PeerError, encode_message
 from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST
 
@@ -44,8 +44,8 @@ MAX_IOV = 512
 #: bodies at least this large are sent by reference (sendmsg) rather than joined
 SCATTER_MIN = 64 * 1024
 
-EVENT_READ = selectors.EVENT_READ
-EVENT_WRITE = selectors.EVENT_WRITE
+#: octets a direct reader asks of the kernel per read (messages on the latency path are small)
+DIRECT_READ_SIZE = 64 * 1024
 
 
 class StreamPipe(Pipe):
@@ -261,6 +261,10 @@ class StreamPipe(Pipe):
             self.want_write = False
             self.ctl = []
 
+    def wait_readable(self, timeout: float | None, wake: WakeFd) -> bool:
+        engine = self.engine
+        return engine is not None and engine.read_direct(timeout, wake)
+
     def pending_bytes(self) -> int:
         """Octets queued and not yet written."""
         return self.nbytes + sum(len(c) for c in self.ctl)
@@ -307,6 +311,12 @@ class StreamEngine:
         self.lingering = False
         self._timer: Timer | None = None
         self.close_reason = ""
+        self.rlock = threading.Lock()  # held by whoever reads the connection: reactor or caller
+        self.elock = threading.Lock()  # serialises changes of what the reactor watches
+        self.direct = False  # a calling thread is reading (the reactor doesn't watch reads)
+        self._sock_open = True
+        self._direct_poll: select.poll | None = None
+        self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
 
     # -- reactor thread --------------------------------------------------------------------
     def start(self) -> None:
@@ -317,27 +327,30 @@ class StreamEngine:
         ivl = self.link.options.handshake_ivl
         if ivl > 0:
             self._timer = self.reactor.call_later(ivl / 1000.0, self._handshake_expired)
-        self.reactor.register(self.sock, EVENT_READ, self._on_event)
+        self.reactor.register(self.fd, READ, self._on_event)
         pipe.write_control(self.conn.data_to_send())
 
     def set_interest(self) -> None:
-        """Watch for what the engine needs now: reads unless paused, writes while output waits."""
-        if self.closed:
-            return
-        pipe = self.pipe
-        mask = (EVENT_READ if self.reading else 0) | (EVENT_WRITE if pipe.want_write else 0)
-        if mask:
-            self.reactor.modify(self.sock, mask, self._on_event)
-        else:
-            self.reactor.unregister(self.sock)
+        """Watch for what the engine needs now (any thread): reads unless paused or taken by a
+        direct reader, writes while output waits."""
+        with self.elock:
+            if self.closed:
+                return
+            mask = (READ if self.reading and not self.direct else 0) | (WRITE if self.pipe.want_write else 0)
+            self.reactor.modify(self.fd, mask, self._on_event)
 
     def _on_event(self, mask: int) -> None:
-        if mask & EVENT_WRITE:
+        if mask & WRITE:
             self.pipe.on_writable()
             if not self.pipe.want_write:
                 self.set_interest()
-        if mask & EVENT_READ and not self.closed:
-            self._on_readable()
+        if mask & READ and not self.closed:
+            if not self.rlock.acquire(False):
+                return  # a thread is reading this connection directly
+            try:
+                self._on_readable()
+            finally:
+                self.rlock.release()
 
     def _on_readable(self) -> None:
         # recv_into the reactor's one read buffer, then one copy of what arrived: sock.recv(256 KiB)
@@ -353,41 +366,111 @@ class StreamEngine:
         if not n:
             self.close("closed by peer")
             return
-        data = rview[:n].tobytes()
+        self._consume(rview[:n].tobytes(), self.close)
+
+    def _consume(self, data: bytes, close: Callable[..., None]) -> bool:
+        """Decode ``data`` and deliver what it holds; True if messages came or the connection ends.
+
+        ``close`` is ``self.close`` on the reactor thread, or a deferral to it from a direct reader.
+        """
         conn = self.conn
         try:
             msgs = conn.receive_data(data)
         except ProtocolError as exc:
             self._send_final(conn.data_to_send())
-            self.close(exc.reason, protocol=not self.handshaken)
-            return
+            close(exc.reason, not self.handshaken)
+            return True
         out = conn.data_to_send()
         if out:  # before events: our READY must precede messages released by the handshake
             self.pipe.write_control(out)
-        if conn.events:
-            self._handle_events()
-            if self.closed:
-                return
+        if conn.events and self._handle_events(close):
+            return True
         if msgs:
             pipe = self.pipe
             if self.lingering or pipe.inbox is None:
-                return  # a closing socket reads only to see the peer go
+                return False  # a closing socket reads only to see the peer go
             pipe.inbox.put(pipe, msgs)
             if pipe.hwm_in and pipe.received - pipe.consumed >= pipe.hwm_in and pipe.pause():
                 self.reading = False
                 self.set_interest()
+            return True
+        return False
 
-    def _handle_events(self) -> None:
+    def _handle_events(self, close: Callable[..., None]) -> bool:
+        """Handle protocol events; True if the connection is ending."""
         events = self.conn.events
         while events:
             ev = events.popleft()
             if isinstance(ev, HandshakeDone):
                 self._handshake_done(ev)
             elif isinstance(ev, PeerError):
-                self.close(f"peer error: {ev.reason}", protocol=not self.handshaken)
-                return
+                close(f"peer error: {ev.reason}", not self.handshaken)
+                return True
             if self.closed:
-                return
+                return True
+        return False
+
+    # -- the calling thread: direct reads on the latency path --------------------------------
+    def read_direct(self, timeout: float | None, wake: WakeFd) -> bool:
+        """Read this connection on the calling thread until messages arrive (True), ``wake``
+        fires or ``timeout`` seconds pass (True: look again), or it can't be done (False).
+
+        A ``recv()`` that would block on a socket with one connection waits here, in ``poll()`` on
+        the connection itself, instead of waiting for the reactor to read and hand the messages
+        over: that hand-off (a thread wake-up, and the GIL changing hands twice) is most of the
+        latency a reactor adds. The reactor stops watching reads meanwhile and gets them back after.
+        """
+        if self.closed or not self.handshaken or not self.reading or self.lingering:
+            return False
+        if not self.reactor.thread_safe_modify or not self.rlock.acquire(False):
+            return False
+        try:
+            if self.closed:
+                return False
+            self.direct = True
+            self.set_interest()
+            wake.arm()
+            poller = self._direct_poll
+            if poller is None:
+                poller = self._direct_poll = select.poll()
+                poller.register(self.fd, select.POLLIN)
+                poller.register(wake.fd, select.POLLIN)
+            buf = self._direct_buf
+            deadline = None if timeout is None else time.monotonic() + timeout
+            defer = self._close_later
+            while not self.closed:
+                try:
+                    n = self.sock.recv_into(buf)
+                except (BlockingIOError, InterruptedError):
+                    if wake.fired:
+                        return True
+                    ms = -1
+                    if deadline is not None:
+                        ms = math.ceil((deadline - time.monotonic()) * 1000)
+                        if ms <= 0:
+                            return True
+                    if not poller.poll(ms) or wake.fired:
+                        return True
+                    continue
+                except OSError as exc:
+                    defer(f"connection error: {exc.strerror or exc}")
+                    return True
+                if not n:
+                    defer("closed by peer")
+                    return True
+                if self._consume(buf[:n].tobytes(), defer):
+                    return True
+            return True
+        finally:
+            wake.disarm()
+            self.direct = False
+            self.set_interest()
+            self.rlock.release()
+            if self.closed and self._sock_open:  # closed meanwhile: the socket is ours to close
+                self._close_sock()
+
+    def _close_later(self, reason: str, protocol: bool = False) -> None:
+        self.reactor.call_soon(self.close, reason, protocol)
 
     def _handshake_done(self, ev: HandshakeDone) -> None:
         if self._timer is not None:
@@ -419,6 +502,13 @@ class StreamEngine:
         self._timer = None
         if not self.handshaken:
             self.close("handshake timed out", protocol=True)
+
+    def _close_sock(self) -> None:
+        self._sock_open = False
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
     def _send_final(self, data: bytes) -> None:
         """Best effort: an ERROR command before we close."""
@@ -452,11 +542,12 @@ class StreamEngine:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.reactor.unregister(self.sock)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        with self.elock:
+            self.reactor.unregister(self.fd)
+        if not self.direct:
+            self._close_sock()
+        else:  # a direct reader holds the socket: wake it; it closes the socket on its way out
+            self.pipe.notify_writable()
         pipe = self.pipe
         pipe.release()
         if not self.persistent:  # a connect-side pipe's hook belongs to its (lingering) connecter

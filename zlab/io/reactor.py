@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import select as _select
 import selectors
 import sys
 import threading
@@ -24,6 +25,98 @@ from typing import Any
 
 #: octets asked of the kernel per read
 READ_BUFFER_SIZE = 256 * 1024
+
+
+#: interest bits, as ``selectors`` numbers them
+READ = selectors.EVENT_READ
+WRITE = selectors.EVENT_WRITE
+
+
+class _Epoll:
+    """Readiness on Linux: an epoll set whose registrations any thread may change.
+
+    epoll_ctl is safe against a concurrent epoll_wait, so the thread that reads a connection
+    directly (see ``StreamEngine.read_direct``) can take reads away from the reactor and give them
+    back without a round trip through it. Handlers live in a dict (atomic updates under the GIL).
+    """
+
+    thread_safe = True
+
+    def __init__(self) -> None:
+        self._ep = _select.epoll()
+        self._handlers: dict[int, Callable[[int], Any]] = {}
+
+    @staticmethod
+    def _mask(events: int) -> int:
+        return (_select.EPOLLIN if events & READ else 0) | (_select.EPOLLOUT if events & WRITE else 0)
+
+    def register(self, fd: int, events: int, handler: Callable[[int], Any]) -> None:
+        self._handlers[fd] = handler
+        self._ep.register(fd, self._mask(events))
+
+    def modify(self, fd: int, events: int, handler: Callable[[int], Any]) -> None:
+        self._handlers[fd] = handler
+        try:
+            self._ep.modify(fd, self._mask(events))
+        except FileNotFoundError:
+            self._ep.register(fd, self._mask(events))
+
+    def unregister(self, fd: int) -> None:
+        self._handlers.pop(fd, None)
+        try:
+            self._ep.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def poll(self, timeout: float | None) -> list[tuple[Callable[[int], Any] | None, int]]:
+        out = []
+        handlers = self._handlers
+        for fd, ev in self._ep.poll(-1 if timeout is None else timeout):
+            mask = (READ if ev & (_select.EPOLLIN | _select.EPOLLHUP | _select.EPOLLERR) else 0) | (
+                WRITE if ev & (_select.EPOLLOUT | _select.EPOLLERR) else 0
+            )
+            out.append((handlers.get(fd, _unknown), mask))
+        return out
+
+    def close(self) -> None:
+        self._ep.close()
+
+
+class _Selectors:
+    """Readiness elsewhere: ``selectors``, changed on the reactor thread only."""
+
+    thread_safe = False
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+
+    def register(self, fd: int, events: int, handler: Callable[[int], Any]) -> None:
+        self._sel.register(fd, events, handler)
+
+    def modify(self, fd: int, events: int, handler: Callable[[int], Any]) -> None:
+        if not events:
+            self.unregister(fd)
+            return
+        try:
+            self._sel.modify(fd, events, handler)
+        except KeyError:
+            self._sel.register(fd, events, handler)
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def poll(self, timeout: float | None) -> list[tuple[Callable[[int], Any] | None, int]]:
+        return [(key.data, mask) for key, mask in self._sel.select(timeout)]
+
+    def close(self) -> None:
+        self._sel.close()
+
+
+def _unknown(mask: int) -> None:
+    """A readiness event for an fd unregistered meanwhile."""
 
 
 class Timer:
@@ -46,11 +139,11 @@ class Reactor:
     """A selector loop on a daemon thread, started on first use."""
 
     def __init__(self, name: str = "zlab-io") -> None:
-        self.selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = (
-            os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC) if hasattr(os, "pipe2") else os.pipe()
-        )
-        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self.selector: _Epoll | _Selectors = _Epoll() if hasattr(_select, "epoll") else _Selectors()
+        #: whether other threads may change registrations (direct reads need it)
+        self.thread_safe_modify: bool = self.selector.thread_safe
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.selector.register(self._wake_r, READ, None)  # type: ignore[arg-type]
         self._commands: deque[tuple[Callable[..., Any], tuple]] = deque()
         self._wake_pending = False
         self._timers: list[tuple[float, int, Timer]] = []
@@ -108,26 +201,17 @@ class Reactor:
         """How many connections are still flushing for closed sockets."""
         return len(self.lingering)
 
-    def register(self, fileobj: Any, events: int, handler: Callable[[int], Any]) -> None:
-        """Watch ``fileobj``; ``handler(mask)`` runs when it is ready."""
-        self.selector.register(fileobj, events, handler)
+    def register(self, fd: int, events: int, handler: Callable[[int], Any]) -> None:
+        """Watch ``fd`` (READ, WRITE); ``handler(mask)`` runs when it is ready."""
+        self.selector.register(fd, events, handler)
 
-    def modify(self, fileobj: Any, events: int, handler: Callable[[int], Any]) -> None:
-        """Change what ``fileobj`` is watched for (0 = nothing, but stay known)."""
-        if events:
-            try:
-                self.selector.modify(fileobj, events, handler)
-            except KeyError:
-                self.selector.register(fileobj, events, handler)
-        else:
-            self.unregister(fileobj)
+    def modify(self, fd: int, events: int, handler: Callable[[int], Any]) -> None:
+        """Change what ``fd`` is watched for (0: nothing, yet it stays registered)."""
+        self.selector.modify(fd, events, handler)
 
-    def unregister(self, fileobj: Any) -> None:
-        """Stop watching ``fileobj`` (no error if it wasn't watched)."""
-        try:
-            self.selector.unregister(fileobj)
-        except (KeyError, ValueError, OSError):
-            pass
+    def unregister(self, fd: int) -> None:
+        """Stop watching ``fd`` (no error if it wasn't watched)."""
+        self.selector.unregister(fd)
 
     def _add_timer(self, timer: Timer) -> None:
         heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
@@ -136,7 +220,7 @@ class Reactor:
         self._stopping = True
 
     def _run(self) -> None:
-        select = self.selector.select
+        poll = self.selector.poll
         commands = self._commands
         timers = self._timers
         wake_r = self._wake_r
@@ -146,8 +230,7 @@ class Reactor:
                 timeout = 0
             elif timers:
                 timeout = max(0.0, timers[0][0] - time.monotonic())
-            for key, mask in select(timeout):
-                handler = key.data
+            for handler, mask in poll(timeout):
                 if handler is None:
                     try:
                         os.read(wake_r, 4096)

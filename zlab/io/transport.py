@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import selectors
 import socket
 import stat
 
@@ -21,7 +20,7 @@ from zlab.errors import ZMQError
 from zlab.io.endpoint import Endpoint, format_tcp, resolve
 from zlab.io.engine import StreamEngine, StreamPipe
 from zlab.io.link import SocketLink
-from zlab.io.reactor import Reactor, Timer
+from zlab.io.reactor import READ, WRITE, Reactor, Timer
 
 #: connections accepted per readiness event before yielding to other work
 ACCEPT_BATCH = 64
@@ -89,7 +88,7 @@ class Listener:
     def _start(self) -> None:
         if self.closed:
             return
-        self.reactor.register(self.sock, selectors.EVENT_READ, self._on_accept)
+        self.reactor.register(self.fd, READ, self._on_accept)
         self.link.event(Event.LISTENING, self.last_endpoint, self.fd)
 
     def _on_accept(self, mask: int) -> None:
@@ -125,7 +124,7 @@ class Listener:
         if self.closed:
             return
         self.closed = True
-        self.reactor.unregister(self.sock)
+        self.reactor.unregister(self.fd)
         self.sock.close()
         if self._ipc_file is not None:  # only our own file: a new socket may have bound the path since
             path = self.endpoint.address
@@ -197,7 +196,7 @@ class Connecter:
             self._connected(sock)
         elif err in (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK):
             self.sock = sock
-            self.reactor.register(sock, selectors.EVENT_WRITE, self._on_connect_ready)
+            self.reactor.register(sock.fileno(), WRITE, self._on_connect_ready)
             self.link.event(Event.CONNECT_DELAYED, self.text, err)
         else:
             sock.close()
@@ -208,7 +207,7 @@ class Connecter:
         self.sock = None
         if sock is None:
             return
-        self.reactor.unregister(sock)
+        self.reactor.unregister(sock.fileno())
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err or self.closed:
             sock.close()
@@ -288,7 +287,7 @@ class Connecter:
             if timer is not None:
                 timer.cancel()
         if self.sock is not None:
-            self.reactor.unregister(self.sock)
+            self.reactor.unregister(self.sock.fileno())
             self.sock.close()
             self.sock = None
         if self.pipe is not None:

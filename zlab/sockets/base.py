@@ -20,7 +20,7 @@ from typing import ClassVar
 from zlab.constants import Errno
 from zlab.errors import Again, ContextTerminated, ZMQError
 from zlab.options import Options
-from zlab.pipe import Inbox, Msg, Pipe, Signal
+from zlab.pipe import Inbox, Msg, Pipe, Signal, WakeFd
 
 
 class SocketCore:
@@ -40,6 +40,7 @@ class SocketCore:
         self.closed = False
         self.terminated = False
         self.fq = FairQueue(self)
+        self._wakefd: WakeFd | None = None
 
     # -- pipes ------------------------------------------------------------------------------
     def attach(self, pipe: Pipe) -> bool:
@@ -63,6 +64,14 @@ class SocketCore:
         self.pipes = [p for p in self.pipes if p is not pipe]
         self._detached(pipe)
         self.signal.notify()
+
+    @property
+    def wakefd(self) -> WakeFd:
+        """A descriptor that this socket's signal makes readable (for direct reads)."""
+        w = self._wakefd
+        if w is None:
+            w = self._wakefd = WakeFd(self.signal)
+        return w
 
     def _attached(self, pipe: Pipe) -> None:
         """Hook for subclasses."""
@@ -119,6 +128,8 @@ class SocketCore:
         self.closed = True
         self.inbox.wake()
         self.signal.notify()
+        if self._wakefd is not None:
+            self._wakefd.close()
 
     def terminate(self) -> None:
         """The context is terminating: blocked and future calls raise ContextTerminated."""
@@ -198,6 +209,9 @@ class FairQueue:
                     raise Again()
             else:
                 left = timeout
+            pipes = core.pipes
+            if len(pipes) == 1 and left != 0 and pipes[0].wait_readable(left, core.wakefd):
+                continue  # read on this thread; look again
             try:
                 pipe = ready.get(left != 0, left)
             except Empty:
