@@ -58,6 +58,17 @@ def _send_raw(data: bytes) -> Callable[[Target], list[R.RawPeer]]:
     return run
 
 
+def _send_raw_as_peer(build: Callable[[bytes], bytes]) -> Callable[[Target], list[R.RawPeer]]:
+    """Like ``_send_raw``, the bytes built for the socket type a good peer of the target has."""
+
+    def run(t: Target) -> list[R.RawPeer]:
+        p = _raw(t)
+        p.send(build(PEER_TYPE[t.kind].encode()))
+        return [p]
+
+    return run
+
+
 def _after_handshake(data: bytes, *, then: str = "stay") -> Callable[[Target], list[R.RawPeer]]:
     """Complete a valid NULL handshake as the target's peer type, send ``data``, then stay, close or reset."""
 
@@ -140,6 +151,33 @@ ATTACKS = [
     Attack(
         "ready-property-truncated",
         _send_raw(R.greeting() + R.command(b"READY", b"\x0bSocket-Type\x00\x00\x00\x09PU")),
+        rejected=True,
+    ),
+    Attack(
+        "ready-without-socket-type",
+        _send_raw(R.greeting() + R.command(b"READY", b"") + R.frame(b"no type")),
+        rejected=True,
+    ),
+    Attack(
+        "message-before-ready",
+        _send_raw_as_peer(lambda pt: R.greeting() + R.frame(b"too early") + R.ready(pt)),
+        rejected=True,
+    ),
+    Attack(
+        "ping-before-ready",
+        _send_raw_as_peer(lambda pt: R.greeting() + R.command(b"PING", b"\x00\x00") + R.ready(pt)),
+        rejected=True,
+    ),
+    Attack(
+        "error-instead-of-ready",
+        _send_raw(R.greeting() + R.command(b"ERROR", b"\x05nope!")),
+        rejected=True,
+        libzmq_lenient="libzmq 4.3.5 leaves the connection open after a peer's ERROR during the handshake",
+    ),
+    Attack(
+        # RFC 37: as-server MUST be 0 for NULL; ZMTP-NOTES checklist item 4: close
+        "NULL-with-as-server-1",
+        _send_raw_as_peer(lambda pt: R.greeting(as_server=1) + R.ready(pt) + R.frame(b"as-server")),
         rejected=True,
     ),
     Attack(

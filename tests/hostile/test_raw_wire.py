@@ -218,3 +218,20 @@ def test_greeting_variants_are_accepted(impl, variant: str):
         assert [bytes(x) for x in s.recv_multipart()] == [b"accepted", variant.encode()]
     finally:
         p.close()
+
+
+def test_property_names_in_any_case_are_accepted(impl, request):
+    """The issue: emit ``Socket-Type``/``Identity`` in that exact case, accept any case on input."""
+    if impl.mod.__name__ == "zmq":
+        request.applymarker(
+            pytest.mark.xfail(reason="libzmq matches metadata names case-sensitively", strict=True)
+        )
+    s = impl.socket("ROUTER", rcvtimeo=1000)
+    s.bind("tcp://127.0.0.1:*")
+    p = R.RawPeer.to_endpoint(_endpoint(impl, s))
+    try:
+        props = R.properties([(b"socket-type", b"DEALER"), (b"IDENTITY", b"shouty")])
+        p.send(R.greeting() + R.command(b"READY", props) + R.message([b"any case"]))
+        assert [bytes(x) for x in s.recv_multipart()] == [b"shouty", b"any case"]
+    finally:
+        p.close()
