@@ -9,6 +9,8 @@ pyzmq socket and a socket of the target's own implementation.
 from __future__ import annotations
 
 import resource
+import shutil
+import tempfile
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
@@ -39,8 +41,9 @@ def make_target(request) -> Iterator[Any]:
     mod = load_impl(impl)
     zmq = load_impl("zmq")
     contexts: list[Ctx] = []
+    dirs: list[str] = []
 
-    def make(maxmsgsize: int | None = None) -> Target:
+    def make(maxmsgsize: int | None = None, transport: str = "tcp") -> Target:
         tctx = Ctx(mod)
         contexts.append(tctx)
         opts: dict[str, Any] = {}
@@ -49,7 +52,12 @@ def make_target(request) -> Iterator[Any]:
         if kind == "ROUTER":
             opts["router_mandatory"] = 1
         sock = tctx.socket(kind, **opts)
-        sock.bind("tcp://127.0.0.1:*")
+        if transport == "tcp":
+            sock.bind("tcp://127.0.0.1:*")
+        else:
+            ipc_dir = tempfile.mkdtemp(prefix="zlh", dir="/tmp")
+            dirs.append(ipc_dir)
+            sock.bind(f"ipc://{ipc_dir}/t")
         ep = sock.getsockopt(mod.LAST_ENDPOINT)
         ep = (ep.decode() if isinstance(ep, bytes) else ep).rstrip("\x00")
         peers = []
@@ -70,6 +78,8 @@ def make_target(request) -> Iterator[Any]:
             c.teardown()
         except BaseException as exc:
             errors.append(exc)
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
     if errors:
         raise errors[0]
 

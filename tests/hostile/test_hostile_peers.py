@@ -274,9 +274,7 @@ def _check_closed(t: Target, attack: Attack, p: R.RawPeer) -> None:
         assert reason is not None, f"no ERROR command before the close; frames: {frames!r}"
 
 
-@pytest.mark.parametrize("attack", [pytest.param(a, id=a.name) for a in ATTACKS])
-def test_attack_loses_only_its_own_connection(make_target, memory_watch, attack: Attack):
-    t = make_target(maxmsgsize=attack.maxmsgsize)
+def _run_attack(t: Target, memory_watch, attack: Attack) -> None:
     lenient = t.impl == "zmq" and bool(attack.libzmq_lenient)
     t.exchange("before")
     raws: list[R.RawPeer] = []
@@ -298,6 +296,30 @@ def test_attack_loses_only_its_own_connection(make_target, memory_watch, attack:
         foreign = [m for m in foreign if not attack.foreign_ok(t, m)]
     if not lenient:
         assert not foreign, f"the attacker's bytes were delivered as messages: {foreign!r}"
+
+
+@pytest.mark.parametrize("attack", [pytest.param(a, id=a.name) for a in ATTACKS])
+def test_attack_loses_only_its_own_connection(make_target, memory_watch, attack: Attack):
+    _run_attack(make_target(maxmsgsize=attack.maxmsgsize), memory_watch, attack)
+
+
+IPC_ATTACKS = [
+    "garbage-zero-octet",
+    "mechanism-PLAIN",
+    "socket-type-PUB",
+    "length-lies-1GiB-then-close",
+    "length-lies-1GiB-then-silence",
+    "reserved-flag-bit3",
+    "message-over-maxmsgsize",
+    "reset-mid-multipart",
+    "half-greeting-then-silence",
+]
+
+
+@pytest.mark.parametrize("attack", [pytest.param(a, id=a.name) for a in ATTACKS if a.name in IPC_ATTACKS])
+def test_attack_over_ipc(make_target, memory_watch, attack: Attack):
+    """The same attacks from a Unix socket: the ipc transport shares the stream engine, but not its set-up."""
+    _run_attack(make_target(maxmsgsize=attack.maxmsgsize, transport="ipc"), memory_watch, attack)
 
 
 @pytest.mark.parametrize("minor", [0, 1])

@@ -191,7 +191,8 @@ class RawPeer:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.received = b""
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     @classmethod
     def connect(cls, host: str, port: int) -> RawPeer:
@@ -199,6 +200,12 @@ class RawPeer:
 
     @classmethod
     def to_endpoint(cls, endpoint: str) -> RawPeer:
+        """Connect to ``tcp://host:port`` or ``ipc:///path`` (a Unix stream socket)."""
+        if endpoint.startswith("ipc://"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5.0)
+            s.connect(endpoint[len("ipc://") :])
+            return cls(s)
         assert endpoint.startswith("tcp://"), endpoint
         host, _, port = endpoint[len("tcp://") :].rpartition(":")
         return cls.connect(host, int(port))
