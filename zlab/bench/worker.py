@@ -106,8 +106,8 @@ def _exit_with_coordinator() -> None:
 def main(task: ProcessTask) -> None:
     """Process entry: ignore Ctrl-C (the coordinator ends us), pin, open the backend, run the peers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pin(task.process_cpu)  # first: threads started later (the watchdog, libzmq's I/O threads) inherit it
     _exit_with_coordinator()
-    _pin(task.process_cpu)
     try:
         backend = open_backend(task.impl, task.transport)
     except BaseException as exc:
