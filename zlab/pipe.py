@@ -96,18 +96,20 @@ class WakeFd:
         """Fire on the signal's next notify."""
         self.signal.watchers.append(self._fire)
 
-    def disarm(self) -> None:
-        """Stop firing; empty the descriptor."""
+    def disarm(self) -> bool:
+        """Stop firing; empty the descriptor; return whether it fired."""
         try:
             self.signal.watchers.remove(self._fire)
         except ValueError:
             pass
-        if self.fired:
-            self.fired = False
-            try:
-                os.read(self._r, 64)
-            except OSError:
-                pass
+        if not self.fired:
+            return False
+        self.fired = False
+        try:
+            os.read(self._r, 64)
+        except OSError:
+            pass
+        return True
 
     def close(self) -> None:
         """Release the descriptors."""

@@ -111,6 +111,7 @@ class Socket:
         ctx = self.context
         for handle in self._bound.values():
             if isinstance(handle, Listener):
+                handle.release_path()
                 ctx._reactor_call(handle.close, linger_ms)
         for handles in self._connected.values():
             for handle in handles:
@@ -200,6 +201,7 @@ class Socket:
         if handle is None:
             raise ZMQError(Errno.ENOENT, f"not bound to {text!r}")
         if isinstance(handle, Listener):
+            handle.release_path()
             self.context._reactor_call(handle.close, 0)
         else:
             self.context.inproc.unbind(handle, self.link)

@@ -142,12 +142,14 @@ def test_mechanism_mismatch(mech: bytes) -> None:
     assert c.closed
 
 
-def test_as_server_byte_ignored_for_null() -> None:
+def test_as_server_byte_set_for_null_is_refused() -> None:
+    """RFC 37: as-server MUST be 0 for NULL; libzmq closes such a connection too."""
     g = bytearray(greeting())
     g[32] = 1
     c = Connection(T.PULL)
-    c.receive_data(bytes(g) + ready(b"PUSH"))
-    assert c.handshake_done
+    with pytest.raises(ProtocolError, match="as-server"):
+        c.receive_data(bytes(g) + ready(b"PUSH"))
+    assert c.closed
 
 
 def test_padding_not_validated() -> None:

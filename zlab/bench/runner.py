@@ -353,7 +353,7 @@ def _teardown(procs: list[Any], roles_of: dict[int, list[str]], kill_now: bool) 
 def run(
     impls: str | Sequence[str] = IMPLS,
     transports: str | Sequence[str] = TRANSPORTS,
-    patterns: str | Sequence[str] = ("reqrep", "pushpull"),
+    patterns: str | Sequence[str] = ("reqrep", "pushpull", "pubsub"),
     sizes: str | int | Sequence[str | int] = (64, 65536),
     *,
     modes: str | Sequence[str] = MODES,

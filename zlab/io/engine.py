@@ -44,6 +44,8 @@ MAX_IOV = 512
 #: bodies at least this large are sent by reference (sendmsg) rather than joined
 SCATTER_MIN = 64 * 1024
 
+#: seconds without a direct read after which the reactor takes reads back
+STICKY_READS = 0.005
 #: octets a direct reader asks of the kernel per read (messages on the latency path are small)
 DIRECT_READ_SIZE = 64 * 1024
 
@@ -170,8 +172,7 @@ class StreamPipe(Pipe):
             if not self.want_write:
                 self.want_write = True
                 self.reactor.call_soon(self._watch_write)
-        hwm = self.hwm_out
-        if before >= hwm > self.nmsgs or (self.nmsgs == 0 and before):
+        if before >= self.hwm_out > self.nmsgs:  # it was full: wake blocked senders and pollers
             self.notify_writable()
         if self.nbytes == 0 and self.on_drained is not None:
             self.reactor.call_soon(self.on_drained)
@@ -313,7 +314,9 @@ class StreamEngine:
         self.close_reason = ""
         self.rlock = threading.Lock()  # held by whoever reads the connection: reactor or caller
         self.elock = threading.Lock()  # serialises changes of what the reactor watches
-        self.direct = False  # a calling thread is reading (the reactor doesn't watch reads)
+        self.direct = False  # a calling thread is reading now
+        self.sticky = False  # reads belong to calling threads (the reactor doesn't watch them)
+        self.last_direct = 0.0  # when a calling thread last finished reading
         self._sock_open = True
         self._direct_poll: select.poll | None = None
         self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
@@ -336,7 +339,7 @@ class StreamEngine:
         with self.elock:
             if self.closed:
                 return
-            mask = (READ if self.reading and not self.direct else 0) | (WRITE if self.pipe.want_write else 0)
+            mask = (READ if self.reading and not self.sticky else 0) | (WRITE if self.pipe.want_write else 0)
             self.reactor.modify(self.fd, mask, self._on_event)
 
     def _on_event(self, mask: int) -> None:
@@ -418,7 +421,11 @@ class StreamEngine:
         A ``recv()`` that would block on a socket with one connection waits here, in ``poll()`` on
         the connection itself, instead of waiting for the reactor to read and hand the messages
         over: that hand-off (a thread wake-up, and the GIL changing hands twice) is most of the
-        latency a reactor adds. The reactor stops watching reads meanwhile and gets them back after.
+        latency a reactor adds.
+
+        The reactor stops watching reads for this, and gets them back only when the calling thread
+        has not read for ``STICKY_READS`` seconds (a timer checks): in a ping-pong the next
+        request would otherwise often reach the reactor first, and the hand-off is back.
         """
         if self.closed or not self.handshaken or not self.reading or self.lingering:
             return False
@@ -428,8 +435,10 @@ class StreamEngine:
             if self.closed:
                 return False
             self.direct = True
-            self.set_interest()
-            wake.arm()
+            if not self.sticky:
+                self.sticky = True
+                self.set_interest()
+                self.reactor.call_soon(self._check_sticky)
             poller = self._direct_poll
             if poller is None:
                 poller = self._direct_poll = select.poll()
@@ -439,18 +448,20 @@ class StreamEngine:
             deadline = None if timeout is None else time.monotonic() + timeout
             defer = self._close_later
             while not self.closed:
+                # wait first: in a ping-pong the reply is rarely there yet, and poll() costs less
+                # than a recv() that fails. The wake-up is armed only while we wait, so delivering
+                # what we read never writes to it.
+                ms = -1
+                if deadline is not None:
+                    ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
+                wake.arm()
+                ready = poller.poll(ms)
+                fired = wake.disarm()
+                if not ready or fired:
+                    return True
                 try:
                     n = self.sock.recv_into(buf)
                 except (BlockingIOError, InterruptedError):
-                    if wake.fired:
-                        return True
-                    ms = -1
-                    if deadline is not None:
-                        ms = math.ceil((deadline - time.monotonic()) * 1000)
-                        if ms <= 0:
-                            return True
-                    if not poller.poll(ms) or wake.fired:
-                        return True
                     continue
                 except OSError as exc:
                     defer(f"connection error: {exc.strerror or exc}")
@@ -462,12 +473,25 @@ class StreamEngine:
                     return True
             return True
         finally:
-            wake.disarm()
             self.direct = False
-            self.set_interest()
+            self.last_direct = time.monotonic()
             self.rlock.release()
             if self.closed and self._sock_open:  # closed meanwhile: the socket is ours to close
                 self._close_sock()
+
+    def _check_sticky(self) -> None:
+        """Reactor thread: give reads back to the reactor once the caller stopped reading."""
+        if self.closed or not self.sticky:
+            return
+        idle = time.monotonic() - self.last_direct
+        if self.direct or idle < STICKY_READS or not self.rlock.acquire(False):
+            self.reactor.call_later_here(max(STICKY_READS - idle, 0.0005), self._check_sticky)
+            return
+        try:
+            self.sticky = False
+            self.set_interest()
+        finally:
+            self.rlock.release()
 
     def _close_later(self, reason: str, protocol: bool = False) -> None:
         self.reactor.call_soon(self.close, reason, protocol)

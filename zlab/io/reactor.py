@@ -213,6 +213,12 @@ class Reactor:
         """Stop watching ``fd`` (no error if it wasn't watched)."""
         self.selector.unregister(fd)
 
+    def call_later_here(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        """``call_later`` from the reactor thread itself (no wake-up needed)."""
+        timer = Timer(time.monotonic() + delay, fn, args)
+        self._add_timer(timer)
+        return timer
+
     def _add_timer(self, timer: Timer) -> None:
         heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
 

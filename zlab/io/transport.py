@@ -119,6 +119,21 @@ class Listener:
     def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
         self.engines.discard(engine)
 
+    def release_path(self) -> None:
+        """Remove our ipc socket file (any thread; the socket calls it on unbind/close so that a
+        bind that follows at once finds the path free; later it might be another socket's file)."""
+        ipc_file, self._ipc_file = self._ipc_file, None
+        if ipc_file is None:
+            return
+        path = self.endpoint.address
+        assert isinstance(path, str)
+        try:
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) == ipc_file:
+                os.unlink(path)
+        except OSError:
+            pass
+
     def close(self, linger_ms: int = 0) -> None:
         """Stop accepting; close the connections this endpoint accepted (reactor thread)."""
         if self.closed:
@@ -126,15 +141,7 @@ class Listener:
         self.closed = True
         self.reactor.unregister(self.fd)
         self.sock.close()
-        if self._ipc_file is not None:  # only our own file: a new socket may have bound the path since
-            path = self.endpoint.address
-            assert isinstance(path, str)
-            try:
-                st = os.stat(path)
-                if (st.st_dev, st.st_ino) == self._ipc_file:
-                    os.unlink(path)
-            except OSError:
-                pass
+        self.release_path()
         self.link.event(Event.CLOSED, self.last_endpoint, self.fd)
         for engine in list(self.engines):
             engine.terminate(linger_ms)

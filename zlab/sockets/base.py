@@ -221,6 +221,11 @@ class FairQueue:
     def has_input(self) -> bool:
         """Whether ``recv`` would not block."""
         ready = self.ready
+        if self.ring:
+            return True
+        pipes = self.core.pipes
+        if len(pipes) == 1:  # messages may wait in the kernel for a direct reader
+            pipes[0].wait_readable(0, self.core.wakefd)
         while not ready.empty():
             self._admit(ready.get_nowait())
         return bool(self.ring)

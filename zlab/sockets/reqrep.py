@@ -29,6 +29,11 @@ class _Deadline:
     def __init__(self, timeout: float | None) -> None:
         self.end = None if not timeout else time.monotonic() + timeout
 
+    @staticmethod
+    def of(timeout: float | None) -> _Deadline | None:
+        """None when there is nothing to track (no timeout, or don't wait)."""
+        return _Deadline(timeout) if timeout else None
+
     def left(self, timeout: float | None) -> float | None:
         if self.end is None:
             return timeout
@@ -71,9 +76,9 @@ class Req(Dealer):
     def recv(self, timeout: float | None) -> Msg:
         if not self.expect_reply:
             raise ZMQError(Errno.EFSM)
-        deadline = _Deadline(timeout)
+        deadline = _Deadline.of(timeout)
         while True:
-            pipe, msg = self.fq.take(deadline.left(timeout))
+            pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
             # only the reply from the peer asked, and only a well-formed one
             if pipe is not self.reply_pipe or type(msg) is bytes or len(msg) < 2 or msg[0] != b"":
                 continue
@@ -101,9 +106,9 @@ class Rep(SocketCore):
     def recv(self, timeout: float | None) -> Msg:
         if self.envelope is not None:
             raise ZMQError(Errno.EFSM)
-        deadline = _Deadline(timeout)
+        deadline = _Deadline.of(timeout)
         while True:
-            pipe, msg = self.fq.take(deadline.left(timeout))
+            pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
             if type(msg) is bytes:
                 continue  # no envelope: malformed request, dropped
             try:

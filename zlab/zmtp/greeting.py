@@ -35,6 +35,9 @@ def build_greeting(mechanism: bytes = b"NULL", as_server: bool = False) -> bytes
     )
 
 
+AS_SERVER_OFFSET = 12 + MECHANISM_SIZE
+
+
 def check_greeting(data: bytes | bytearray, mechanism: bytes) -> None:
     """Validate whatever part of the peer's greeting `data` holds (it may be incomplete).
 
@@ -49,6 +52,8 @@ def check_greeting(data: bytes | bytearray, mechanism: bytes) -> None:
         raise ProtocolError(f"unsupported ZMTP version {data[10]}")
     if n >= 12 + MECHANISM_SIZE and data[12 : 12 + MECHANISM_SIZE] != mechanism_field(mechanism):
         raise HandshakeRefused("mechanism mismatch")
+    if n > AS_SERVER_OFFSET and mechanism == b"NULL" and data[AS_SERVER_OFFSET]:
+        raise ProtocolError("as-server set with the NULL mechanism")  # RFC 37: MUST be 0; libzmq closes too
 
 
 def negotiated_minor(data: bytes | bytearray) -> int:
