@@ -10,8 +10,8 @@ Rules:
   batch at a time); the socket is told through its ``Inbox`` only when a pipe goes from empty to
   non-empty, so a busy connection costs one queue operation per batch, not per message. A message
   is ``bytes`` (one frame) or ``list[bytes]`` (several frames).
-- Counters are written by one thread each (``received`` by the producer, ``consumed`` by the
-  consumer), so the depth ``received - consumed`` needs no lock.
+- A pipe's depth is ``len(pending)``: deque appends and pops are atomic, so producer and consumer
+  share it without a lock.
 """
 
 from __future__ import annotations
@@ -142,10 +142,8 @@ class Inbox:
         if not pipe.signalled:
             pipe.signalled = True
             self.ready.put(pipe)
-        sig = self.signal
-        sig.seq += 1
-        if sig.waiting or sig.watchers:
-            sig.notify()
+        if self.signal.watchers:  # pollers, wake-up descriptors (blocked senders don't care)
+            self.signal.notify()
 
     def wake(self) -> None:
         """Wake a thread blocked waiting for input without delivering anything."""
@@ -164,7 +162,6 @@ class Pipe:
     __slots__ = (
         "__weakref__",
         "alive",
-        "consumed",
         "endpoint",
         "hwm_in",
         "in_ring",
@@ -188,7 +185,6 @@ class Pipe:
         self.signalled = False  # producer: the socket has been told this pipe holds messages
         self.in_ring = False  # consumer: the pipe is in the socket's fair-queue ring
         self.received = 0
-        self.consumed = 0
         self.hwm_in = hwm_in
         self.lwm_in = max(0, int(hwm_in * LOW_WATER_FRACTION)) if hwm_in > 0 else 0
         self.paused = False
@@ -204,19 +200,19 @@ class Pipe:
     # -- inbound accounting -------------------------------------------------------------
     def inbound_full(self) -> bool:
         """True when the producer should stop: the depth reached the receive HWM."""
-        return self.hwm_in > 0 and self.received - self.consumed >= self.hwm_in
+        return self.hwm_in > 0 and len(self.pending) >= self.hwm_in
 
     def pause(self) -> bool:
         """Producer side: mark the pipe paused; returns False if the consumer already drained it."""
         self.paused = True
-        if self.received - self.consumed <= self.lwm_in:
+        if len(self.pending) <= self.lwm_in:
             self.paused = False
             return False
         return True
 
     def maybe_resume(self) -> None:
         """Consumer side, on a paused pipe: resume the producer once drained to low water."""
-        if self.paused and self.received - self.consumed <= self.lwm_in:
+        if self.paused and len(self.pending) <= self.lwm_in:
             self.paused = False
             cb = self.on_resume
             if cb is not None:
@@ -248,6 +244,4 @@ class Pipe:
 
     def __repr__(self) -> str:
         rid = self.routing_id.hex() if self.routing_id else "-"
-        return (
-            f"<{type(self).__name__} {self.endpoint or '?'} id={rid} depth={self.received - self.consumed}>"
-        )
+        return f"<{type(self).__name__} {self.endpoint or '?'} id={rid} depth={len(self.pending)}>"

@@ -292,26 +292,25 @@ class Socket:
     # -- receiving ---------------------------------------------------------------------------
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive one frame; RCVMORE tells whether more frames of the message follow."""
-        rparts = self._rparts
-        if rparts:
+        if self._rparts is None and not self._closed:  # the fast path: a new message
+            msg = self._crecv(0 if flags else self._rcvtimeo)
+            if type(msg) is bytes:
+                return msg if copy else Frame(msg)
+            rest = msg[:0:-1]  # the other frames, reversed so that pop() takes the next one
+            if rest:
+                object.__setattr__(self, "_rparts", rest)
+            data = msg[0]
+        else:
+            rparts = self._rparts
+            if not rparts:
+                self._check()  # closed
             data = rparts.pop()
             if not rparts:
                 object.__setattr__(self, "_rparts", None)
-        else:
-            if self._closed:
-                self._check()
-            msg = self._crecv(0 if flags & NOBLOCK else self._rcvtimeo)
-            if type(msg) is bytes:
-                data = msg
-            else:
-                data = msg[0]
-                if len(msg) > 1:
-                    rest = msg[:0:-1]  # reversed, so pop() takes the next frame
-                    object.__setattr__(self, "_rparts", rest)
         if copy:
             return data
         frame = Frame(data)
-        frame.more = bool(self._rparts)
+        frame.more = self._rparts is not None
         return frame
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list:

@@ -41,9 +41,16 @@ IDLE_GAP = 10e-6
 FLUSH_BYTES = 256 * 1024
 #: at most this many buffers per sendmsg (below IOV_MAX)
 MAX_IOV = 512
-#: bodies at least this large are sent by reference (sendmsg) rather than joined
-SCATTER_MIN = 64 * 1024
+#: at most this many octets per write call (the rest goes in the next one)
+WRITE_MAX = 1024 * 1024
+#: frames averaging at least this size are sent by reference (sendmsg) rather than joined
+SCATTER_MIN = 16 * 1024
 
+#: a frame body still missing at least this many octets is read on its own, exactly
+BODY_READ_MIN = 64 * 1024
+BODY_READ_MAX = 64 * 1024 * 1024
+#: after a large body, read this much: the next frame's header (long form), nothing beyond
+HEADER_READ = 9
 #: seconds without a direct read after which the reactor takes reads back
 STICKY_READS = 0.005
 #: octets a direct reader asks of the kernel per read (messages on the latency path are small)
@@ -128,53 +135,68 @@ class StreamPipe(Pipe):
         return self.alive and (not self.hwm_out or self.nmsgs < self.hwm_out)
 
     def _write(self) -> None:
-        """Write queued messages (wlock held). Leaves the rest for POLLOUT on a short write."""
+        """Write queued messages (wlock held), a prefix of at most ``WRITE_MAX`` octets per call
+        (small frames joined into one buffer, large ones sent by reference with ``sendmsg``);
+        on a short write the rest waits for POLLOUT."""
         sock = self.sock
         chunks = self.chunks
-        total = self.nbytes
         if sock is None or not chunks:
             return
-        scatter = len(chunks) <= MAX_IOV and total >= SCATTER_MIN and total // len(chunks) >= SCATTER_MIN // 4
+        total = self.nbytes
+        count = len(chunks)
+        size = total
+        if total > WRITE_MAX or count > MAX_IOV:  # take a prefix
+            size = count = 0
+            for chunk in chunks:
+                size += len(chunk)
+                count += 1
+                if size >= WRITE_MAX or count >= MAX_IOV:
+                    break
+        head = chunks if count == len(chunks) else chunks[:count]
         data = None
         try:
-            if len(chunks) == 1:
-                sent = sock.send(chunks[0])
-            elif scatter:
-                sent = sock.sendmsg(chunks)
+            if count == 1:
+                sent = sock.send(head[0])
+            elif size // count >= SCATTER_MIN:
+                sent = sock.sendmsg(head)
             else:
-                data = b"".join(chunks)
+                data = b"".join(head)
                 sent = sock.send(data)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
             # the connection is broken; the reactor sees it on read and closes the engine
-            sent = 0
             engine = self.engine
             if engine is not None:
                 self.reactor.call_soon(engine.close, "write failed")
             return
         before = self.nmsgs
         self.last_write = time.perf_counter()
-        if sent >= total:
+        left = total - sent
+        if left == 0:
             chunks.clear()
-            self.nbytes = 0
             self.nmsgs = 0
             self.partial = False
         else:
-            left = total - sent
             if data is not None:
-                self.chunks = [memoryview(data)[sent:]]
+                rest = chunks[count:]
+                if sent < size:
+                    rest.insert(0, memoryview(data)[sent:])
+                self.chunks = rest
             else:
                 self.chunks = _drop_prefix(chunks, sent)
-            self.nbytes = left
             self.nmsgs = math.ceil(before * left / total)
             self.partial = True
-            if not self.want_write:
+            if sent < size and not self.want_write:  # the kernel is full: write on POLLOUT
                 self.want_write = True
                 self.reactor.call_soon(self._watch_write)
+            elif sent == size and not self.flush_requested:  # more than one write's worth: go on soon
+                self.flush_requested = True
+                self.reactor.call_soon(self.flush)
+        self.nbytes = left
         if before >= self.hwm_out > self.nmsgs:  # it was full: wake blocked senders and pollers
             self.notify_writable()
-        if self.nbytes == 0 and self.on_drained is not None:
+        if left == 0 and self.on_drained is not None:
             self.reactor.call_soon(self.on_drained)
 
     # -- reactor thread ------------------------------------------------------------------------
@@ -320,6 +342,7 @@ class StreamEngine:
         self._sock_open = True
         self._direct_poll: select.poll | None = None
         self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
+        self._after_body = False  # the last read completed a large body: read a header next
 
     # -- reactor thread --------------------------------------------------------------------
     def start(self) -> None:
@@ -356,20 +379,38 @@ class StreamEngine:
                 self.rlock.release()
 
     def _on_readable(self) -> None:
-        # recv_into the reactor's one read buffer, then one copy of what arrived: sock.recv(256 KiB)
-        # would allocate (mmap) and shrink a 256 KiB object per read, ~20 us on the latency path
-        rview = self.reactor.read_buffer
         try:
-            n = self.sock.recv_into(rview)
+            data = self._read(self.reactor.read_buffer)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self.close(f"connection error: {exc.strerror or exc}")
             return
-        if not n:
+        if not data:
             self.close("closed by peer")
             return
-        self._consume(rview[:n].tobytes(), self.close)
+        self._consume(data, self.close)
+
+    def _read(self, buf: memoryview) -> bytes:
+        """One read from the kernel (b"" at end of stream; BlockingIOError if nothing is there).
+
+        Most reads go into ``buf`` (a buffer reused by every read of this thread) and come out as
+        one copy of what arrived: ``recv(256 KiB)`` would allocate (mmap) and shrink a 256 KiB
+        object per read, ~20 us a message. The rest of a large frame body is asked for exactly,
+        so it arrives as one bytes object that the decoder keeps as the message without copying;
+        right after such a body only a frame header is read, so the next body starts aligned.
+        """
+        need = self.conn.body_needed
+        if need >= BODY_READ_MIN:
+            data = self.sock.recv(min(need, BODY_READ_MAX))
+            self._after_body = len(data) == need
+            return data
+        if self._after_body:
+            self._after_body = False
+            n = self.sock.recv_into(buf, HEADER_READ)
+        else:
+            n = self.sock.recv_into(buf)
+        return buf[:n].tobytes()
 
     def _consume(self, data: bytes, close: Callable[..., None]) -> bool:
         """Decode ``data`` and deliver what it holds; True if messages came or the connection ends.
@@ -393,7 +434,7 @@ class StreamEngine:
             if self.lingering or pipe.inbox is None:
                 return False  # a closing socket reads only to see the peer go
             pipe.inbox.put(pipe, msgs)
-            if pipe.hwm_in and pipe.received - pipe.consumed >= pipe.hwm_in and pipe.pause():
+            if pipe.hwm_in and len(pipe.pending) >= pipe.hwm_in and pipe.pause():
                 self.reading = False
                 self.set_interest()
             return True
@@ -447,30 +488,34 @@ class StreamEngine:
             buf = self._direct_buf
             deadline = None if timeout is None else time.monotonic() + timeout
             defer = self._close_later
+            wait = True
             while not self.closed:
-                # wait first: in a ping-pong the reply is rarely there yet, and poll() costs less
-                # than a recv() that fails. The wake-up is armed only while we wait, so delivering
-                # what we read never writes to it.
-                ms = -1
-                if deadline is not None:
-                    ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
-                wake.arm()
-                ready = poller.poll(ms)
-                fired = wake.disarm()
-                if not ready or fired:
-                    return True
+                if wait:
+                    # wait first: in a ping-pong the reply is rarely there yet, and poll() costs
+                    # less than a recv() that fails. The wake-up is armed only while we wait, so
+                    # delivering what we read never writes to it.
+                    ms = -1
+                    if deadline is not None:
+                        ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
+                    wake.arm()
+                    ready = poller.poll(ms)
+                    fired = wake.disarm()
+                    if not ready or fired:
+                        return True
                 try:
-                    n = self.sock.recv_into(buf)
+                    data = self._read(buf)
                 except (BlockingIOError, InterruptedError):
+                    wait = True
                     continue
                 except OSError as exc:
                     defer(f"connection error: {exc.strerror or exc}")
                     return True
-                if not n:
+                if not data:
                     defer("closed by peer")
                     return True
-                if self._consume(buf[:n].tobytes(), defer):
+                if self._consume(data, defer):
                     return True
+                wait = False  # inside a message: the rest is probably there already
             return True
         finally:
             self.direct = False

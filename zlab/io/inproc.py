@@ -34,9 +34,9 @@ class InprocPipe(Pipe):
         if peer is None or not peer.alive:
             return False
         hwm = self.hwm_out
-        if hwm and peer.received - peer.consumed >= hwm:
+        if hwm and len(peer.pending) >= hwm:
             peer.paused = True  # the consumer resumes us at low water
-            if peer.received - peer.consumed >= hwm:
+            if len(peer.pending) >= hwm:
                 return False
         # Inbox.put, inlined: this is the whole inproc send path
         peer.pending.append(msg)
@@ -46,17 +46,15 @@ class InprocPipe(Pipe):
             if not peer.signalled:
                 peer.signalled = True
                 inbox.ready.put(peer)
-            sig = inbox.signal
-            sig.seq += 1
-            if sig.waiting or sig.watchers:
-                sig.notify()
+            if inbox.signal.watchers:  # pollers, wake-up descriptors
+                inbox.signal.notify()
         return True
 
     def writable(self) -> bool:
         peer = self.peer
         if peer is None or not peer.alive:
             return False
-        return not self.hwm_out or peer.received - peer.consumed < self.hwm_out
+        return not self.hwm_out or len(peer.pending) < self.hwm_out
 
     def terminate(self, linger: float | None = 0.0) -> None:
         """Tear down both ends: each socket forgets its pipe; queued messages stay readable."""

@@ -171,7 +171,6 @@ class FairQueue:
                 ring.append(pipe)
         elif len(ring) > 1:
             ring.rotate(-1)
-        pipe.consumed += 1
         if pipe.paused:
             pipe.maybe_resume()
         self.pipe = pipe

@@ -169,6 +169,15 @@ class Connection:
         """Received octets held for incomplete greeting, frames and multipart messages."""
         return len(self._pre) + len(self._hdr) + self._pbuffered + sum(map(len, self._parts))
 
+    @property
+    def body_needed(self) -> int:
+        """Octets still missing from the body of a frame that is partly received (0 if none).
+
+        A reader can ask the kernel for exactly these, so a large body arrives as one object that
+        the decoder keeps without copying it again.
+        """
+        return self._pneed if self._pflags >= 0 else 0
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> list:
         """Feed received bytes; return the complete application messages they finish, in order.
 
