@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,6 +85,20 @@ def _after_handshake(data: bytes, *, then: str = "stay") -> Callable[[Target], l
             p.reset()
         elif then == "close":
             p.close()
+        return [p]
+
+    return run
+
+
+def _drip(first: bytes, then: bytes, times: int) -> Callable[[Target], list[R.RawPeer]]:
+    """Handshake, send ``first``, then ``then`` ``times`` more times, each after the target has had a chance
+    to read (a round trip of the good peers in between would be slower; a short pause is enough here)."""
+
+    def run(t: Target) -> list[R.RawPeer]:
+        [p] = _after_handshake(first)(t)
+        for _ in range(times):
+            time.sleep(0.01)  # separate reads on the target side; not a synchronisation
+            p.send(then)
         return [p]
 
     return run
@@ -188,6 +203,11 @@ ATTACKS = [
     Attack(
         "length-lies-1GiB-then-silence",
         _after_handshake(R.frame_header(ONE_GIB) + b"0123456789"),
+        rejected=False,
+    ),
+    Attack(
+        "length-lies-1GiB-then-drip",
+        _drip(R.frame_header(ONE_GIB) + b"0123456789", b"more bytes", times=5),
         rejected=False,
     ),
     Attack(
