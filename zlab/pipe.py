@@ -227,9 +227,10 @@ class Pipe:
         """Whether ``deliver`` would accept a message now."""
         raise NotImplementedError
 
-    def wait_readable(self, timeout: float | None, wake: WakeFd) -> bool:
+    def wait_readable(self, timeout: float | None, wake: WakeFd) -> list | bool:
         """Wait on the calling thread for this pipe's peer to send (transports that can read
-        directly override this); False: not supported now, wait for the inbox instead."""
+        directly override this). Returns the messages read (not queued: the caller takes them),
+        True (nothing yet: look again) or False (not supported now: wait for the inbox)."""
         return False
 
     def terminate(self, linger: float | None = 0.0) -> None:

@@ -48,9 +48,10 @@ SCATTER_MIN = 16 * 1024
 
 #: a frame body still missing at least this many octets is read on its own, exactly
 BODY_READ_MIN = 64 * 1024
-BODY_READ_MAX = 64 * 1024 * 1024
+BODY_READ_FREE = 4 * 1024 * 1024
 #: after a large body, read this much: the next frame's header (long form), nothing beyond
 HEADER_READ = 9
+_POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 #: seconds without a direct read after which the reactor takes reads back
 STICKY_READS = 0.005
 #: octets a direct reader asks of the kernel per read (messages on the latency path are small)
@@ -211,6 +212,8 @@ class StreamPipe(Pipe):
         engine = self.engine
         if engine is not None and not engine.closed:
             engine.set_interest()
+            if engine.direct:  # a thread waits in read_direct: wake it to watch POLLOUT too
+                self.notify_writable()
 
     def on_writable(self) -> None:
         """POLLOUT: the kernel has room again."""
@@ -284,7 +287,7 @@ class StreamPipe(Pipe):
             self.want_write = False
             self.ctl = []
 
-    def wait_readable(self, timeout: float | None, wake: WakeFd) -> bool:
+    def wait_readable(self, timeout: float | None, wake: WakeFd) -> list | bool:
         engine = self.engine
         return engine is not None and engine.read_direct(timeout, wake)
 
@@ -362,7 +365,9 @@ class StreamEngine:
         with self.elock:
             if self.closed:
                 return
-            mask = (READ if self.reading and not self.sticky else 0) | (WRITE if self.pipe.want_write else 0)
+            mask = (READ if self.reading and not self.sticky else 0) | (
+                WRITE if self.pipe.want_write and not self.direct else 0
+            )
             self.reactor.modify(self.fd, mask, self._on_event)
 
     def _on_event(self, mask: int) -> None:
@@ -400,9 +405,12 @@ class StreamEngine:
         so it arrives as one bytes object that the decoder keeps as the message without copying;
         right after such a body only a frame header is read, so the next body starts aligned.
         """
-        need = self.conn.body_needed
+        conn = self.conn
+        need = conn.body_needed
         if need >= BODY_READ_MIN:
-            data = self.sock.recv(min(need, BODY_READ_MAX))
+            # never allocate what a length field merely claims: beyond BODY_READ_FREE, ask for
+            # at most twice what has arrived (recv(n) allocates n octets before reading)
+            data = self.sock.recv(min(need, max(BODY_READ_FREE, 2 * conn.body_buffered)))
             self._after_body = len(data) == need
             return data
         if self._after_body:
@@ -412,8 +420,18 @@ class StreamEngine:
             n = self.sock.recv_into(buf)
         return buf[:n].tobytes()
 
-    def _consume(self, data: bytes, close: Callable[..., None]) -> bool:
-        """Decode ``data`` and deliver what it holds; True if messages came or the connection ends.
+    def _consume(self, data: bytes, close: Callable[..., None]) -> None:
+        """Reactor thread: decode ``data`` and deliver its messages to the socket."""
+        msgs = self._decode(data, close)
+        if msgs:
+            pipe = self.pipe
+            pipe.inbox.put(pipe, msgs)  # type: ignore[union-attr]
+            if pipe.hwm_in and len(pipe.pending) >= pipe.hwm_in and pipe.pause():
+                self.reading = False
+                self.set_interest()
+
+    def _decode(self, data: bytes, close: Callable[..., None]) -> list | None:
+        """Decode ``data``: the messages it completes (maybe none), or None if the connection ends.
 
         ``close`` is ``self.close`` on the reactor thread, or a deferral to it from a direct reader.
         """
@@ -423,22 +441,15 @@ class StreamEngine:
         except ProtocolError as exc:
             self._send_final(conn.data_to_send())
             close(exc.reason, not self.handshaken)
-            return True
+            return None
         out = conn.data_to_send()
         if out:  # before events: our READY must precede messages released by the handshake
             self.pipe.write_control(out)
         if conn.events and self._handle_events(close):
-            return True
-        if msgs:
-            pipe = self.pipe
-            if self.lingering or pipe.inbox is None:
-                return False  # a closing socket reads only to see the peer go
-            pipe.inbox.put(pipe, msgs)
-            if pipe.hwm_in and len(pipe.pending) >= pipe.hwm_in and pipe.pause():
-                self.reading = False
-                self.set_interest()
-            return True
-        return False
+            return None
+        if msgs and (self.lingering or self.pipe.inbox is None):
+            return []  # a closing socket reads only to see the peer go
+        return msgs
 
     def _handle_events(self, close: Callable[..., None]) -> bool:
         """Handle protocol events; True if the connection is ending."""
@@ -455,9 +466,10 @@ class StreamEngine:
         return False
 
     # -- the calling thread: direct reads on the latency path --------------------------------
-    def read_direct(self, timeout: float | None, wake: WakeFd) -> bool:
-        """Read this connection on the calling thread until messages arrive (True), ``wake``
-        fires or ``timeout`` seconds pass (True: look again), or it can't be done (False).
+    def read_direct(self, timeout: float | None, wake: WakeFd) -> list | bool:
+        """Read this connection on the calling thread until messages arrive (returned, for the
+        caller to deliver), ``wake`` fires or ``timeout`` seconds pass (True: look again), or
+        it can't be done (False).
 
         A ``recv()`` that would block on a socket with one connection waits here, in ``poll()`` on
         the connection itself, instead of waiting for the reactor to read and hand the messages
@@ -486,6 +498,7 @@ class StreamEngine:
                 poller.register(self.fd, select.POLLIN)
                 poller.register(wake.fd, select.POLLIN)
             buf = self._direct_buf
+            pipe = self.pipe
             deadline = None if timeout is None else time.monotonic() + timeout
             defer = self._close_later
             wait = True
@@ -493,15 +506,28 @@ class StreamEngine:
                 if wait:
                     # wait first: in a ping-pong the reply is rarely there yet, and poll() costs
                     # less than a recv() that fails. The wake-up is armed only while we wait, so
-                    # delivering what we read never writes to it.
+                    # delivering what we read never writes to it. Output the kernel had no room
+                    # for (a large message) is written from here too, not handed to the reactor.
                     ms = -1
                     if deadline is not None:
                         ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
+                    writing = pipe.want_write
+                    if writing:
+                        poller.modify(self.fd, select.POLLIN | select.POLLOUT)
                     wake.arm()
                     ready = poller.poll(ms)
                     fired = wake.disarm()
                     if not ready or fired:
+                        if writing:
+                            poller.modify(self.fd, select.POLLIN)
                         return True
+                    if writing:
+                        poller.modify(self.fd, select.POLLIN)
+                        events = dict(ready).get(self.fd, 0)
+                        if events & select.POLLOUT:
+                            pipe.on_writable()
+                        if not events & _POLL_IN:
+                            continue
                 try:
                     data = self._read(buf)
                 except (BlockingIOError, InterruptedError):
@@ -513,14 +539,19 @@ class StreamEngine:
                 if not data:
                     defer("closed by peer")
                     return True
-                if self._consume(data, defer):
+                msgs = self._decode(data, defer)
+                if msgs is None:
                     return True
+                if msgs:
+                    return msgs
                 wait = False  # inside a message: the rest is probably there already
             return True
         finally:
             self.direct = False
             self.last_direct = time.monotonic()
             self.rlock.release()
+            if self.pipe.want_write:  # unwritten output goes back to the reactor
+                self.set_interest()
             if self.closed and self._sock_open:  # closed meanwhile: the socket is ours to close
                 self._close_sock()
 

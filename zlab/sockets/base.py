@@ -158,7 +158,9 @@ class FairQueue:
         """The next message; Again after ``timeout`` (0: don't wait; None: forever)."""
         ring = self.ring
         if not ring:
-            self._wait(timeout)
+            msg = self._wait(timeout)
+            if msg is not None:  # read on this thread, straight from the connection
+                return msg
         pipe = ring[0]
         pending = pipe.pending
         msg = pending.popleft()
@@ -186,8 +188,9 @@ class FairQueue:
             pipe.in_ring = True
             self.ring.append(pipe)
 
-    def _wait(self, timeout: float | None) -> None:
-        """Block until some pipe holds a message (it is then in the ring)."""
+    def _wait(self, timeout: float | None) -> Msg | None:
+        """Block until some pipe holds a message (it is then in the ring, and None is returned),
+        or return the first of the messages a direct read got from the only pipe."""
         ready = self.ready
         core = self.core
         deadline = None
@@ -209,13 +212,27 @@ class FairQueue:
             else:
                 left = timeout
             pipes = core.pipes
-            if len(pipes) == 1 and left != 0 and pipes[0].wait_readable(left, core.wakefd):
-                continue  # read on this thread; look again
+            if len(pipes) == 1 and left != 0:
+                got = pipes[0].wait_readable(left, core.wakefd)
+                if got is True:
+                    continue  # nothing yet, or something else happened: look again
+                if got:
+                    return self._direct(pipes[0], got)
             try:
                 pipe = ready.get(left != 0, left)
             except Empty:
                 raise Again() from None
             self._admit(pipe)
+
+    def _direct(self, pipe: Pipe, msgs: list) -> Msg:
+        """Hand out the first message of a direct read; the others wait in the pipe."""
+        pipe.received += len(msgs)
+        self.pipe = pipe
+        if len(msgs) > 1:
+            pipe.pending.extend(msgs[1:])
+            pipe.signalled = pipe.in_ring = True
+            self.ring.append(pipe)
+        return msgs[0]
 
     def has_input(self) -> bool:
         """Whether ``recv`` would not block."""
@@ -224,7 +241,14 @@ class FairQueue:
             return True
         pipes = self.core.pipes
         if len(pipes) == 1:  # messages may wait in the kernel for a direct reader
-            pipes[0].wait_readable(0, self.core.wakefd)
+            got = pipes[0].wait_readable(0, self.core.wakefd)
+            if got and got is not True:
+                pipe = pipes[0]
+                pipe.received += len(got)
+                pipe.pending.extend(got)
+                if not pipe.in_ring:
+                    pipe.signalled = pipe.in_ring = True
+                    self.ring.append(pipe)
         while not ready.empty():
             self._admit(ready.get_nowait())
         return bool(self.ring)

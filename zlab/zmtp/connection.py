@@ -178,6 +178,11 @@ class Connection:
         """
         return self._pneed if self._pflags >= 0 else 0
 
+    @property
+    def body_buffered(self) -> int:
+        """Octets of that partly received body held so far (what actually arrived)."""
+        return self._pbuffered if self._pflags >= 0 else 0
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> list:
         """Feed received bytes; return the complete application messages they finish, in order.
 
