@@ -15,10 +15,12 @@ From a notebook or an experiment script::
     )
     zb.load("results")  # every run under a folder (or one file), one tidy frame
     zb.headline(df), zb.ratios(df)  # medians per implementation; zlab/pyzmq per cell
+    zb.plot_all("results")  # every chart the results allow, to results/charts/
 
 Modules: matrix (choices, cells, budgets), adapters (peer interface, pyzmq-shaped backends),
 raw (plain-Python floor), scenarios (what each peer does, what it means), control and worker
-(peer processes), runner (coordination, sweeps), results (schema, files), metadata, summary.
+(peer processes), runner (coordination, sweeps), results (schema, files), metadata, summary,
+plots (charts for scripts, notebooks and ``zlab plot``), experiments (what an experiment script is).
 
 Heavy modules (pandas) load on first use of the names below, so peer processes stay light.
 """
@@ -49,6 +51,7 @@ _LAZY = {
     "headline": "zlab.bench.summary",
     "ratios": "zlab.bench.summary",
     "format_summary": "zlab.bench.summary",
+    "plot_all": "zlab.bench.plots",
 }
 
 __all__ = [

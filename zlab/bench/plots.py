@@ -526,8 +526,7 @@ def plot_ratio_heatmap(
         values = ratio.to_numpy(float)
         finite = values[np.isfinite(values) & (values > 0)]
         span = max(2.0, float(np.exp(np.abs(np.log(finite)).max()))) if finite.size else 2.0
-        cm = mpl.colormaps[cmap].copy()
-        cm.set_bad("#dddddd")
+        cm = mpl.colormaps[cmap].with_extremes(bad="#dddddd")
         image = ax.imshow(np.ma.masked_invalid(values), cmap=cm, norm=LogNorm(1 / span, span), aspect="auto")
         ax.set_xticks(
             range(ratio.shape[1]), [format_size(int(s)) for s in ratio.columns], fontsize=8, rotation=35
