@@ -31,8 +31,8 @@ from zlab.options import Options
 if TYPE_CHECKING:
     from zlab.context import Context
 
-NOBLOCK = Flag.NOBLOCK
-SNDMORE = Flag.SNDMORE
+NOBLOCK = int(Flag.NOBLOCK)  # plain ints: tested on every send and recv
+SNDMORE = int(Flag.SNDMORE)
 _OPTION_NAMES = {name.lower(): int(member) for name, member in SocketOption.__members__.items()}
 _TIMEOUT_CACHE = {SocketOption.SNDTIMEO, SocketOption.RCVTIMEO}
 
@@ -222,11 +222,20 @@ class Socket:
 
     # -- sending -----------------------------------------------------------------------------
     def send(
-        self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,
+        group: str | None = None,
     ) -> MessageTracker | None:
         """Send one frame; with ``SNDMORE`` more frames of the same message follow."""
         if type(data) is not bytes:
             data = to_bytes(data)
+        if not flags and self._parts is None and not self._closed:  # the fast path: a whole message
+            self._csend(data, self._sndtimeo)
+            return MessageTracker() if track else None
         if self._closed:
             self._check()
         parts = self._parts

@@ -124,6 +124,44 @@ def medians(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([med, lo, hi, n], axis=1).reset_index()
 
 
+def table(frame: pd.DataFrame, pattern: str, mode: str, metric: str) -> pd.DataFrame:
+    """Medians of ``metric`` for one pattern and mode: rows (transport, size), one column per implementation."""
+    med = medians(frame[(frame["pattern"] == pattern) & (frame["mode"] == mode)])
+    if med.empty:
+        return pd.DataFrame()
+    wide = med.pivot_table(index=["transport", "msg_size_bytes"], columns="impl", values=metric)
+    wide = wide.reindex(
+        columns=[i for i in IMPL_STYLE if i in wide.columns] + sorted(set(wide) - set(IMPL_STYLE))
+    )
+    order = {t: i for i, t in enumerate(TRANSPORT_ORDER)}
+    wide = wide.sort_index(key=lambda idx: idx.map(order) if idx.name == "transport" else idx)
+    wide.columns.name = metric
+    return wide
+
+
+def runs_table(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """One line per run in ``frame``: experiment, date, machine, quick, cell counts by status, noise."""
+    meta = meta or {}
+    out = []
+    for run_id, rows in frame.groupby("run_id", sort=True):
+        m = meta.get(str(run_id), {})
+        counts = rows["status"].value_counts()
+        out.append(
+            {
+                "run_id": run_id,
+                "experiment": rows["experiment"].iloc[0],
+                "started": str(m.get("started_at", rows["started_at"].iloc[0]))[:19],
+                "machine": f"{m.get('cpu_model', '?')}, {m.get('cpu_count', '?')} cores",
+                "commit": str(m.get("git_commit") or "?")[:8] + ("+dirty" if m.get("git_dirty") else ""),
+                "quick": bool(rows["quick"].fillna(False).any()),
+                "complete": m.get("complete"),
+                **{status: int(counts.get(status, 0)) for status in ("ok", "failed", "skipped")},
+                "foreign_cpu_pct_median": rows["foreign_cpu_pct"].median(),
+            }
+        )
+    return pd.DataFrame(out).set_index("run_id") if out else pd.DataFrame()
+
+
 def _date(text: Any) -> str:
     return str(text)[:10] if text else "?"
 
@@ -520,9 +558,13 @@ def plot_ratio_heatmap(
     if not panels:
         return None
     ncols = max(r.shape[1] for _, _, r, _, _ in panels)
-    fig, axes = _figure(1, len(panels), max(5.0, 0.75 * ncols + 2.2) * len(panels), 3.6)
+    width = max(5.0, 0.75 * ncols + 2.2)
+    if ncols > 5:  # many sizes: panels one above the other
+        fig, axes = _figure(len(panels), 1, width, 2.9 * len(panels) + 1.0)
+    else:
+        fig, axes = _figure(1, len(panels), width * len(panels), 3.6)
     name = {"pyzmq": "libzmq"}.get(denominator, denominator)
-    for ax, (title, sense, ratio, cmap, _) in zip(axes[0], panels, strict=True):
+    for ax, (title, sense, ratio, cmap, _) in zip(axes.flat, panels, strict=True):
         values = ratio.to_numpy(float)
         finite = values[np.isfinite(values) & (values > 0)]
         span = max(2.0, float(np.exp(np.abs(np.log(finite)).max()))) if finite.size else 2.0

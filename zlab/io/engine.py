@@ -7,9 +7,9 @@ the reactor thread, decodes in bulk, hands batches of messages to the socket's i
 How it reaches its speed (see DESIGN.md "Performance"):
 - Latency: when a connection is idle, the *calling* thread writes to the kernel itself; no
   hand-off to the I/O thread on send. The receiving side wakes a blocked ``recv()`` once per batch.
-- Throughput: sends that follow a write within ``IDLE_GAP`` are appended as header/body
-  references and written in one ``send`` of up to ``FLUSH_BYTES`` by whichever thread gets there
-  first; reads take up to ``READ_BUFFER_SIZE`` octets and hand every complete message in them to the
+- Throughput: sends in a burst (see ``IDLE_GAP``) are appended as header/body references; the
+  sending thread writes each full batch (``FLUSH_BYTES`` or SNDHWM messages) in one ``send``, and
+  the reactor writes the tail once the burst pauses (``TAIL_DELAY``); reads take up to ``READ_BUFFER_SIZE`` octets and hand every complete message in them to the
   socket as one batch.
 - Large messages go out with scatter/gather ``sendmsg`` (no join copy of the payload).
 
@@ -34,11 +34,14 @@ from zlab.pipe import Msg, Pipe, WakeFd
 from zlab.zmtp import Connection, HandshakeDone, PeerError, encode_message
 from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST
 
-#: a send this long (seconds) after the last write finds the connection idle and writes at once;
-#: sooner, it is part of a burst and is batched
-IDLE_GAP = 10e-6
-#: a burst is written as soon as this many octets are queued
+#: a send writes at once when the connection is idle: nothing queued, and either the peer has sent
+#: something since our last write (a ping-pong) or this long (seconds) has passed since the last
+#: send. Otherwise it is part of a burst: queued, and written in batches.
+IDLE_GAP = 1e-3
+#: a burst is written as soon as this many octets (or SNDHWM messages) are queued
 FLUSH_BYTES = 256 * 1024
+#: the reactor looks at a burst this often (seconds) and writes its tail once it stopped growing
+TAIL_DELAY = 50e-6
 #: at most this many buffers per sendmsg (below IOV_MAX)
 MAX_IOV = 512
 #: at most this many octets per write call (the rest goes in the next one)
@@ -71,6 +74,7 @@ class StreamPipe(Pipe):
         "engine",
         "flush_requested",
         "hwm_out",
+        "last_send",
         "last_write",
         "link",
         "nbytes",
@@ -79,7 +83,9 @@ class StreamPipe(Pipe):
         "partial",
         "reactor",
         "ready",
+        "recent",
         "sock",
+        "tail_seen",
         "want_write",
         "wlock",
     )
@@ -101,13 +107,17 @@ class StreamPipe(Pipe):
         self.want_write = False  # the kernel buffer was full: the reactor writes on POLLOUT
         self.partial = False  # the last write stopped inside the queued data
         self.last_write = 0.0
+        self.last_send = 0.0
+        self.recent = False  # we wrote at once, and the peer has sent nothing since
+        self.tail_seen = 0  # queued octets at the reactor's last look during a burst
         self.on_drained: Callable[[], None] | None = None
 
     # -- app thread: the send hot path -------------------------------------------------------
     def deliver(self, msg: Msg) -> bool:
         with self.wlock:
             hwm = self.hwm_out
-            if (hwm and self.nmsgs >= hwm) or not self.alive:
+            nmsgs = self.nmsgs
+            if (hwm and nmsgs >= hwm) or not self.alive:
                 return False
             chunks = self.chunks
             if type(msg) is bytes:
@@ -121,15 +131,19 @@ class StreamPipe(Pipe):
                 chunks.append(msg)
             else:
                 self.nbytes += encode_message(msg, chunks)
-            self.nmsgs += 1
-            if self.ready and not self.want_write:
-                if self.nbytes >= FLUSH_BYTES or (
-                    not self.flush_requested and time.perf_counter() - self.last_write > IDLE_GAP
-                ):
+            self.nmsgs = nmsgs = nmsgs + 1
+            if self.flush_requested:  # a burst: write when a batch is full (the reactor writes the tail)
+                if (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0) and self.ready and not self.want_write:
                     self._write()
-                elif not self.flush_requested:
+            elif self.ready and not self.want_write:
+                now = time.perf_counter()
+                if not self.recent or now - self.last_send > IDLE_GAP:
+                    self._write()  # idle: at once, on this thread
+                    self.recent = True
+                else:  # a burst begins
                     self.flush_requested = True
                     self.reactor.call_soon(self.flush)
+                self.last_send = now
         return True
 
     def writable(self) -> bool:
@@ -202,9 +216,15 @@ class StreamPipe(Pipe):
 
     # -- reactor thread ------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write what a burst left queued."""
+        """Reactor thread: write what a burst left queued, once the burst has paused."""
         with self.wlock:
+            if self.nbytes != self.tail_seen and self.nbytes < FLUSH_BYTES:
+                self.tail_seen = self.nbytes  # still growing: look again in a moment
+                self.reactor.call_later_here(TAIL_DELAY, self.flush)
+                return
+            self.tail_seen = 0
             self.flush_requested = False
+            self.last_send = time.perf_counter()
             if self.ready and not self.want_write:
                 self._write()
 
@@ -447,8 +467,10 @@ class StreamEngine:
             self.pipe.write_control(out)
         if conn.events and self._handle_events(close):
             return None
-        if msgs and (self.lingering or self.pipe.inbox is None):
-            return []  # a closing socket reads only to see the peer go
+        if msgs:
+            self.pipe.recent = False  # the peer answered: our next send may go at once
+            if self.lingering or self.pipe.inbox is None:
+                return []  # a closing socket reads only to see the peer go
         return msgs
 
     def _handle_events(self, close: Callable[..., None]) -> bool:
