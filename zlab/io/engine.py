@@ -1,20 +1,20 @@
-"""The stream engine: one ZMTP connection over a tcp or ipc socket, and the pipe that feeds it.
+"""The stream engine: one ZMTP connection over a non-blocking tcp or ipc socket.
 
-Owns: ``StreamPipe`` (the outbound queue of one peer, encoded to ZMTP frames as messages are
-sent) and ``StreamEngine`` (drives a ``zmtp.Connection`` over a non-blocking OS socket: reads on
-the reactor thread, decodes in bulk, hands batches of messages to the socket's inbox).
+Owns: ``StreamEngine``, which drives a ``zmtp.Connection``: handshake, reads decoded in bulk and
+delivered to the socket's pipe, protocol output, close and linger. Its outbound queue is a
+``StreamPipe`` (``stream_pipe.py``), which outlives the engine on the connect side.
 
-How it reaches its speed (see DESIGN.md "Performance"):
-- Latency: when a connection is idle, the *calling* thread writes to the kernel itself; no
-  hand-off to the I/O thread on send. The receiving side wakes a blocked ``recv()`` once per batch.
-- Throughput: sends in a burst (see ``IDLE_GAP``) are appended as header/body references; the
-  sending thread writes each full batch (``FLUSH_BYTES`` or SNDHWM messages) in one ``send``, and
-  the reactor writes the tail once the burst pauses (``TAIL_DELAY``); reads take up to ``READ_BUFFER_SIZE`` octets and hand every complete message in them to the
-  socket as one batch.
-- Large messages go out with scatter/gather ``sendmsg`` (no join copy of the payload).
+How reads reach their speed (see DESIGN.md "Performance"):
+- Latency: a ``recv()`` that would block on a socket with one connection reads it on the calling
+  thread (``read_direct``), and keeps the reads while it keeps calling recv; the reactor takes
+  them back after ``STICKY_READS`` idle. No thread hand-off between a message's arrival and recv.
+- Throughput: the reactor (or a direct reader) reads up to ``READ_BUFFER_SIZE`` octets and hands
+  every complete message in them to the socket as one batch.
+- Large bodies are asked of the kernel exactly, so they arrive as one object, never joined.
 
-Rules: layer L2 (zlab.io); never imports ``zlab.sockets``. Selector changes happen on the reactor
-thread; the pipe's buffer is guarded by ``wlock`` (taken once per message on send).
+Rules: layer L2 (zlab.io); never imports ``zlab.sockets``. Whoever reads holds ``rlock``; changes
+of what the reactor watches go through ``set_interest`` under ``elock`` (epoll allows them from
+any thread).
 """
 
 from __future__ import annotations
@@ -30,24 +30,9 @@ from zlab.constants import Event
 from zlab.errors import ProtocolError
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
-from zlab.pipe import Msg, Pipe, WakeFd
-from zlab.zmtp import Connection, HandshakeDone, PeerError, encode_message
-from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST
-
-#: a send writes at once when the connection is idle: nothing queued, and either the peer has sent
-#: something since our last write (a ping-pong) or this long (seconds) has passed since the last
-#: send. Otherwise it is part of a burst: queued, and written in batches.
-IDLE_GAP = 1e-3
-#: a burst is written as soon as this many octets (or SNDHWM messages) are queued
-FLUSH_BYTES = 256 * 1024
-#: the reactor looks at a burst this often (seconds) and writes its tail once it stopped growing
-TAIL_DELAY = 50e-6
-#: at most this many buffers per sendmsg (below IOV_MAX)
-MAX_IOV = 512
-#: at most this many octets per write call (the rest goes in the next one)
-WRITE_MAX = 1024 * 1024
-#: frames averaging at least this size are sent by reference (sendmsg) rather than joined
-SCATTER_MIN = 16 * 1024
+from zlab.io.stream_pipe import StreamPipe
+from zlab.pipe import WakeFd
+from zlab.zmtp import Connection, HandshakeDone, PeerError
 
 #: a frame body still missing at least this many octets is read on its own, exactly
 BODY_READ_MIN = 64 * 1024
@@ -59,273 +44,6 @@ _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 STICKY_READS = 0.005
 #: octets a direct reader asks of the kernel per read (messages on the latency path are small)
 DIRECT_READ_SIZE = 64 * 1024
-
-
-class StreamPipe(Pipe):
-    """The outbound queue towards one stream peer, with the socket's end of the inbound side.
-
-    A connect-side pipe outlives its connections: messages sent while disconnected wait here (up
-    to SNDHWM) and go out after the next handshake.
-    """
-
-    __slots__ = (
-        "chunks",
-        "ctl",
-        "engine",
-        "flush_requested",
-        "hwm_out",
-        "last_send",
-        "last_write",
-        "link",
-        "nbytes",
-        "nmsgs",
-        "on_drained",
-        "partial",
-        "reactor",
-        "ready",
-        "recent",
-        "sock",
-        "tail_seen",
-        "want_write",
-        "wlock",
-    )
-
-    def __init__(self, link: SocketLink, reactor: Reactor, endpoint: str) -> None:
-        super().__init__(None, hwm_in=link.options.rcvhwm, endpoint=endpoint)
-        self.link = link
-        self.reactor = reactor
-        self.wlock = threading.Lock()
-        self.chunks: list = []  # encoded messages not yet written
-        self.ctl: list = []  # protocol output (greeting, READY, ERROR) before the handshake is done
-        self.nbytes = 0
-        self.nmsgs = 0
-        self.hwm_out = link.options.sndhwm
-        self.sock: socket.socket | None = None
-        self.engine: StreamEngine | None = None
-        self.ready = False  # handshake done: messages may go out
-        self.flush_requested = False
-        self.want_write = False  # the kernel buffer was full: the reactor writes on POLLOUT
-        self.partial = False  # the last write stopped inside the queued data
-        self.last_write = 0.0
-        self.last_send = 0.0
-        self.recent = False  # we wrote at once, and the peer has sent nothing since
-        self.tail_seen = 0  # queued octets at the reactor's last look during a burst
-        self.on_drained: Callable[[], None] | None = None
-
-    # -- app thread: the send hot path -------------------------------------------------------
-    def deliver(self, msg: Msg) -> bool:
-        with self.wlock:
-            hwm = self.hwm_out
-            nmsgs = self.nmsgs
-            if (hwm and nmsgs >= hwm) or not self.alive:
-                return False
-            chunks = self.chunks
-            if type(msg) is bytes:
-                n = len(msg)
-                if n < 256:
-                    chunks.append(_SHORT_LAST[n])
-                    self.nbytes += n + 2
-                else:
-                    chunks.append(_LONG_LAST + n.to_bytes(8, "big"))
-                    self.nbytes += n + 9
-                chunks.append(msg)
-            else:
-                self.nbytes += encode_message(msg, chunks)
-            self.nmsgs = nmsgs = nmsgs + 1
-            if self.flush_requested:  # a burst: write when a batch is full (the reactor writes the tail)
-                if (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0) and self.ready and not self.want_write:
-                    self._write()
-            elif self.ready and not self.want_write:
-                now = time.perf_counter()
-                if not self.recent or now - self.last_send > IDLE_GAP:
-                    self._write()  # idle: at once, on this thread
-                    self.recent = True
-                else:  # a burst begins
-                    self.flush_requested = True
-                    self.reactor.call_soon(self.flush)
-                self.last_send = now
-        return True
-
-    def writable(self) -> bool:
-        return self.alive and (not self.hwm_out or self.nmsgs < self.hwm_out)
-
-    def _write(self) -> None:
-        """Write queued messages (wlock held), a prefix of at most ``WRITE_MAX`` octets per call
-        (small frames joined into one buffer, large ones sent by reference with ``sendmsg``);
-        on a short write the rest waits for POLLOUT."""
-        sock = self.sock
-        chunks = self.chunks
-        if sock is None or not chunks:
-            return
-        total = self.nbytes
-        count = len(chunks)
-        size = total
-        if total > WRITE_MAX or count > MAX_IOV:  # take a prefix
-            size = count = 0
-            for chunk in chunks:
-                size += len(chunk)
-                count += 1
-                if size >= WRITE_MAX or count >= MAX_IOV:
-                    break
-        head = chunks if count == len(chunks) else chunks[:count]
-        data = None
-        try:
-            if count == 1:
-                sent = sock.send(head[0])
-            elif size // count >= SCATTER_MIN:
-                sent = sock.sendmsg(head)
-            else:
-                data = b"".join(head)
-                sent = sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            # the connection is broken; the reactor sees it on read and closes the engine
-            engine = self.engine
-            if engine is not None:
-                self.reactor.call_soon(engine.close, "write failed")
-            return
-        before = self.nmsgs
-        self.last_write = time.perf_counter()
-        left = total - sent
-        if left == 0:
-            chunks.clear()
-            self.nmsgs = 0
-            self.partial = False
-        else:
-            if data is not None:
-                rest = chunks[count:]
-                if sent < size:
-                    rest.insert(0, memoryview(data)[sent:])
-                self.chunks = rest
-            else:
-                self.chunks = _drop_prefix(chunks, sent)
-            self.nmsgs = math.ceil(before * left / total)
-            self.partial = True
-            if sent < size and not self.want_write:  # the kernel is full: write on POLLOUT
-                self.want_write = True
-                self.reactor.call_soon(self._watch_write)
-            elif sent == size and not self.flush_requested:  # more than one write's worth: go on soon
-                self.flush_requested = True
-                self.reactor.call_soon(self.flush)
-        self.nbytes = left
-        if before >= self.hwm_out > self.nmsgs:  # it was full: wake blocked senders and pollers
-            self.notify_writable()
-        if left == 0 and self.on_drained is not None:
-            self.reactor.call_soon(self.on_drained)
-
-    # -- reactor thread ------------------------------------------------------------------------
-    def flush(self) -> None:
-        """Reactor thread: write what a burst left queued, once the burst has paused."""
-        with self.wlock:
-            if self.nbytes != self.tail_seen and self.nbytes < FLUSH_BYTES:
-                self.tail_seen = self.nbytes  # still growing: look again in a moment
-                self.reactor.call_later_here(TAIL_DELAY, self.flush)
-                return
-            self.tail_seen = 0
-            self.flush_requested = False
-            self.last_send = time.perf_counter()
-            if self.ready and not self.want_write:
-                self._write()
-
-    def _watch_write(self) -> None:
-        engine = self.engine
-        if engine is not None and not engine.closed:
-            engine.set_interest()
-            if engine.direct:  # a thread waits in read_direct: wake it to watch POLLOUT too
-                self.notify_writable()
-
-    def on_writable(self) -> None:
-        """POLLOUT: the kernel has room again."""
-        with self.wlock:
-            self.want_write = False
-            if self.ctl:
-                self._write_ctl()
-            if self.ready and not self.want_write:
-                self._write()
-
-    def write_control(self, data: bytes) -> None:
-        """Queue protocol output (greeting, READY, PONG, ERROR) ahead of held messages."""
-        with self.wlock:
-            if self.ready:
-                self.chunks.append(data)
-                self.nbytes += len(data)
-                if not self.want_write:
-                    self._write()
-            else:
-                self.ctl.append(data)
-                if not self.want_write:
-                    self._write_ctl()
-
-    def _write_ctl(self) -> None:
-        sock = self.sock
-        if sock is None:
-            return
-        data = b"".join(self.ctl)
-        try:
-            sent = sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            return
-        self.ctl = [memoryview(data)[sent:]] if sent < len(data) else []
-        if self.ctl and not self.want_write:
-            self.want_write = True
-            self.reactor.call_soon(self._watch_write)
-
-    def adopt(self, engine: StreamEngine, sock: socket.socket) -> None:
-        """A (new) connection carries this pipe."""
-        with self.wlock:
-            if self.partial:  # a message was cut by the last connection: it can't be resumed
-                self.chunks = []
-                self.nbytes = self.nmsgs = 0
-                self.partial = False
-            self.engine = engine
-            self.sock = sock
-            self.ready = False
-            self.ctl = []
-            self.want_write = False
-
-    def set_ready(self) -> None:
-        """Handshake done: protocol output still pending goes first, then held messages."""
-        with self.wlock:
-            if self.ctl:
-                pending = self.ctl
-                self.ctl = []
-                self.chunks[0:0] = pending
-                self.nbytes += sum(len(c) for c in pending)
-            self.ready = True
-            if not self.want_write:
-                self._write()
-
-    def release(self) -> None:
-        """The connection is gone (the pipe may get another one)."""
-        with self.wlock:
-            self.engine = None
-            self.sock = None
-            self.ready = False
-            self.want_write = False
-            self.ctl = []
-
-    def wait_readable(self, timeout: float | None, wake: WakeFd) -> list | bool:
-        engine = self.engine
-        return engine is not None and engine.read_direct(timeout, wake)
-
-    def pending_bytes(self) -> int:
-        """Octets queued and not yet written."""
-        return self.nbytes + sum(len(c) for c in self.ctl)
-
-
-def _drop_prefix(chunks: list, n: int) -> list:
-    """``chunks`` without its first ``n`` octets."""
-    for i, chunk in enumerate(chunks):
-        size = len(chunk)
-        if n < size:
-            rest = chunks[i:]
-            rest[0] = memoryview(chunk)[n:] if n else chunk
-            return rest
-        n -= size
-    return []
 
 
 class StreamEngine:

@@ -18,9 +18,10 @@ import stat
 from zlab.constants import Errno, Event
 from zlab.errors import ZMQError
 from zlab.io.endpoint import Endpoint, format_tcp, resolve
-from zlab.io.engine import StreamEngine, StreamPipe
+from zlab.io.engine import StreamEngine
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
+from zlab.io.stream_pipe import StreamPipe
 
 #: connections accepted per readiness event before yielding to other work
 ACCEPT_BATCH = 64
