@@ -11,8 +11,9 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# The standard experiment matrix on this machine: results in results/<experiment>/, charts in results/charts/.
 experiment: setup
-	$(BIN)/zlab demo
+	$(BIN)/python experiments/standard.py
 
 setup: $(VENV)/.installed
 
