@@ -227,6 +227,9 @@ class Pipe:
         """Whether ``deliver`` would accept a message now."""
         raise NotImplementedError
 
+    def release_reads(self) -> None:
+        """Let the transport read in the background again (a waiter other than recv is coming)."""
+
     def wait_readable(self, timeout: float | None, wake: WakeFd) -> list | bool:
         """Wait on the calling thread for this pipe's peer to send (transports that can read
         directly override this). Returns the messages read (not queued: the caller takes them),

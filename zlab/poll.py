@@ -98,6 +98,9 @@ class Poller:
     @staticmethod
     def _wait_sockets(zsocks: list[tuple[Socket, int]], timeout: float | None) -> None:
         event = threading.Event()
+        for s, flags in zsocks:
+            if flags & POLLIN and not s.closed:
+                s.core.prepare_wait()
         signals = [s.core.signal for s, _ in zsocks if not s.closed]
         for sig in signals:
             sig.watchers.append(event.set)
@@ -117,7 +120,9 @@ class Poller:
         zsocks: list[tuple[Socket, int]], others: list[tuple[Any, int]], timeout: float | None
     ) -> None:
         p = _select.poll()
-        for s, _ in zsocks:
+        for s, flags in zsocks:
+            if flags & POLLIN:
+                s.core.prepare_wait()
             p.register(s._get_fd(), _select.POLLIN)
         for obj, flags in others:
             mask = (_select.POLLIN if flags & POLLIN else 0) | (_select.POLLOUT if flags & POLLOUT else 0)

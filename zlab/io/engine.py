@@ -295,6 +295,16 @@ class StreamEngine:
             if self.closed and self._sock_open:  # closed meanwhile: the socket is ours to close
                 self._close_sock()
 
+    def reclaim_reads(self) -> None:
+        """Reactor thread: take reads back now (unless a thread is reading right now)."""
+        if self.closed or not self.sticky or not self.rlock.acquire(False):
+            return
+        try:
+            self.sticky = False
+            self.set_interest()
+        finally:
+            self.rlock.release()
+
     def _check_sticky(self) -> None:
         """Reactor thread: give reads back to the reactor once the caller stopped reading."""
         if self.closed or not self.sticky:

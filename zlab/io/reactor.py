@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+#: timers due sooner than this (seconds) are waited for with a precise sleep, not epoll's ms
+FINE_TIMER = 0.001
 #: octets asked of the kernel per read
 READ_BUFFER_SIZE = 256 * 1024
 
@@ -236,7 +238,10 @@ class Reactor:
                 timeout = 0
             elif timers:
                 timeout = max(0.0, timers[0][0] - time.monotonic())
-            for handler, mask in poll(timeout):
+            ready = poll(timeout if timeout is None or timeout >= FINE_TIMER else 0)
+            if not ready and timeout and timeout < FINE_TIMER:  # epoll counts in ms: sleep precisely
+                time.sleep(timeout)
+            for handler, mask in ready:
                 if handler is None:
                     try:
                         os.read(wake_r, 4096)

@@ -35,11 +35,11 @@ if TYPE_CHECKING:
 #: a send writes at once when the connection is idle: nothing queued, and either the peer has sent
 #: something since our last write (a ping-pong) or this long (seconds) has passed since the last
 #: send. Otherwise it is part of a burst: queued, and written in batches.
-IDLE_GAP = 1e-3
+IDLE_GAP = 200e-6
 #: a burst is written as soon as this many octets (or SNDHWM messages) are queued
 FLUSH_BYTES = 256 * 1024
 #: the reactor looks at a burst this often (seconds) and writes its tail once it stopped growing
-TAIL_DELAY = 50e-6
+TAIL_DELAY = 30e-6
 #: at most this many buffers per sendmsg (below IOV_MAX)
 MAX_IOV = 512
 #: at most this many octets per write call (the rest goes in the next one)
@@ -205,8 +205,9 @@ class StreamPipe(Pipe):
     def flush(self) -> None:
         """Reactor thread: write what a burst left queued, once the burst has paused."""
         with self.wlock:
-            if self.nbytes != self.tail_seen and self.nbytes < FLUSH_BYTES:
-                self.tail_seen = self.nbytes  # still growing: look again in a moment
+            if self.nbytes != self.tail_seen and self.nbytes < FLUSH_BYTES and self.nmsgs > 1:
+                # still growing (a lone message is written at once: it was no flood)
+                self.tail_seen = self.nbytes  # look again in a moment
                 self.reactor.call_later_here(TAIL_DELAY, self.flush)
                 return
             self.tail_seen = 0
@@ -293,6 +294,11 @@ class StreamPipe(Pipe):
             self.ready = False
             self.want_write = False
             self.ctl = []
+
+    def release_reads(self) -> None:
+        engine = self.engine
+        if engine is not None and engine.sticky:
+            self.reactor.call_soon(engine.reclaim_reads)
 
     def wait_readable(self, timeout: float | None, wake: WakeFd) -> list | bool:
         engine = self.engine

@@ -65,6 +65,12 @@ class SocketCore:
         self._detached(pipe)
         self.signal.notify()
 
+    def prepare_wait(self) -> None:
+        """A poller is about to wait on this socket: input must reach the inbox in the background
+        (a connection a blocking recv was reading directly is handed back to the reactor)."""
+        for pipe in self.pipes:
+            pipe.release_reads()
+
     @property
     def wakefd(self) -> WakeFd:
         """A descriptor that this socket's signal makes readable (for direct reads)."""
