@@ -15,6 +15,7 @@ EXPERIMENT = Experiment(
     question="One-way latency vs message size, per transport (reqrep ping-pong, pinned to one CPU)",
     patterns=("reqrep",),
     modes=("latency",),
+    charts=("latency_vs_size",),
     placement="one",
 )
 

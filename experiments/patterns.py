@@ -19,6 +19,7 @@ EXPERIMENT = Experiment(
     modes=("latency", "throughput"),
     sizes=(64, 65536),
     subscribers=(1, 2, 4),
+    charts=("patterns",),
     placement="none",
     quick={"sizes": (64,), "subscribers": (1, 2)},
 )

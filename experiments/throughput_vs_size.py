@@ -14,6 +14,7 @@ EXPERIMENT = Experiment(
     question="Throughput (msgs/s, MB/s) vs message size, per transport (pushpull flood)",
     patterns=("pushpull",),
     modes=("throughput",),
+    charts=("throughput_vs_size",),
     placement="none",
 )
 

@@ -198,3 +198,11 @@ def test_zlab_plot_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert (tmp_path / "c" / "latency_vs_size.svg").read_text().startswith("<?xml")
     assert cli_main(["plot", str(tmp_path / "missing")]) == 2
     assert json.loads((tmp_path / "res" / "20260102T030405Z-999999.json").read_text())["complete"]
+
+
+def test_plot_all_can_be_limited_to_some_charts(tmp_path: Path) -> None:
+    frame = results.to_frame(_rows("20260102T030405Z-abcdef", quick=False))
+    paths = plots.plot_all(frame, tmp_path, formats=("png",), charts=["zlab_vs_libzmq"])
+    assert [p.name for p in paths] == ["zlab_vs_libzmq.png"]
+    with pytest.raises(ValueError, match="unknown charts"):
+        plots.plot_all(frame, tmp_path, charts=["pie"])

@@ -39,6 +39,8 @@ class Experiment:
     placement: str = "none"
     repeats: int = 3
     duration_s: float | None = None
+    #: The charts (``zlab.bench.plots.CHARTS``) drawn beside this experiment's results; None = all it allows.
+    charts: tuple[str, ...] | None = None
     #: Overrides applied with ``--quick`` (field name -> value); repeats 1 and QUICK_SIZES by default.
     quick: dict[str, Any] = field(default_factory=dict)
 
@@ -151,7 +153,7 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
             print("interrupted: kept the cells measured so far")
             return 130
         if not args.no_plot and frame.attrs.get("path"):
-            for path in plots.plot_all(frame.attrs["path"], out / exp.name / "charts"):
+            for path in plots.plot_all(frame.attrs["path"], out / exp.name / "charts", charts=exp.charts):
                 print(f"  chart: {path}")
     if len(exps) > 1 and not args.no_plot:
         for path in plots.plot_all(out, out / "charts"):

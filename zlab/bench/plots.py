@@ -593,18 +593,26 @@ def plot_ratio_heatmap(
 # ----------------------------------------------------------------------------------------------------------
 # All of them, to files
 
-#: File stem -> function drawing it from the selected rows. SVG beside the PNG for these.
+#: The charts, by file stem.
 CHARTS = ("latency_vs_size", "throughput_vs_size", "patterns", "zlab_vs_libzmq")
 
 
-def make_charts(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None) -> dict[str, Figure]:
-    """Every chart the rows allow, by file stem (charts without data are left out)."""
-    figures = {
-        "latency_vs_size": plot_latency_vs_size(prefer(frame, PREFERRED["latency_vs_size"]), meta),
-        "throughput_vs_size": plot_throughput_vs_size(prefer(frame, PREFERRED["throughput_vs_size"]), meta),
-        "patterns": plot_patterns(prefer(frame, PREFERRED["patterns"]), meta),
-        "zlab_vs_libzmq": plot_ratio_heatmap(frame, meta),
+def make_charts(
+    frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None, charts: Sequence[str] | None = None
+) -> dict[str, Figure]:
+    """Every chart the rows allow (or those of ``charts`` they allow), by file stem; charts without data are left out."""
+    draw = {
+        "latency_vs_size": lambda: plot_latency_vs_size(prefer(frame, PREFERRED["latency_vs_size"]), meta),
+        "throughput_vs_size": lambda: plot_throughput_vs_size(
+            prefer(frame, PREFERRED["throughput_vs_size"]), meta
+        ),
+        "patterns": lambda: plot_patterns(prefer(frame, PREFERRED["patterns"]), meta),
+        "zlab_vs_libzmq": lambda: plot_ratio_heatmap(frame, meta),
     }
+    unknown = set(charts or ()) - set(draw)
+    if unknown:
+        raise ValueError(f"unknown charts {sorted(unknown)} (valid: {', '.join(CHARTS)})")
+    figures = {name: draw[name]() for name in CHARTS if charts is None or name in charts}
     return {name: fig for name, fig in figures.items() if fig is not None}
 
 
@@ -629,12 +637,14 @@ def plot_all(
     meta: dict[str, dict[str, Any]] | None = None,
     all_runs: bool = False,
     formats: Sequence[str] = ("png", "svg"),
+    charts: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write every chart the results allow to ``out`` (default: ``charts/`` beside the results); return paths.
 
     ``results`` is a result file, a folder of runs (the newest full run of each experiment is drawn, see
     :func:`select_runs`; ``all_runs=True`` draws everything), or a frame (then give ``out``, and ``meta``
-    for the caption). Raises FileNotFoundError when the path does not exist.
+    for the caption). ``charts`` limits the set to some of :data:`CHARTS`. Raises FileNotFoundError when
+    the path does not exist.
     """
     if isinstance(results, pd.DataFrame):
         if out is None:
@@ -649,6 +659,6 @@ def plot_all(
     if frame.empty:
         return []
     written: list[Path] = []
-    for name, fig in make_charts(frame, meta).items():
+    for name, fig in make_charts(frame, meta, charts).items():
         written += save(fig, Path(out) / name, formats)
     return written
