@@ -273,7 +273,10 @@ def _size_axis(ax: Any, sizes: Sequence[int]) -> None:
     ax.set_xscale("log", base=2)
     ticks = sorted({int(s) for s in sizes})
     if len(ticks) > 6:  # keep every other tick label readable
-        ticks = ticks[::2] if ticks[-1] in ticks[::2] else [*ticks[::2], ticks[-1]]
+        thin = ticks[::2]
+        if thin[-1] != ticks[-1]:  # always label the largest size, without crowding its neighbour
+            thin = [*thin[:-1], ticks[-1]] if ticks[-1] < thin[-1] * 4 else [*thin, ticks[-1]]
+        ticks = thin
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_size(round(v))))
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -625,7 +628,10 @@ def save(fig: Figure, path: str | os.PathLike[str], formats: Sequence[str] = ("p
     for fmt in formats:
         target = base.with_suffix(f".{fmt}")
         with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "zlab"}):
-            fig.savefig(target, dpi=110, metadata=info if fmt in ("png", "svg") else None)
+            extra = (
+                {"Date": None} if fmt == "svg" else {}
+            )  # no timestamp: unchanged charts give unchanged files
+            fig.savefig(target, dpi=110, metadata={**info, **extra} if fmt in ("png", "svg") else None)
         written.append(target)
     return written
 
