@@ -198,10 +198,6 @@ class Pipe:
         self.stats: dict[str, int] = {}
 
     # -- inbound accounting -------------------------------------------------------------
-    def inbound_full(self) -> bool:
-        """True when the producer should stop: the depth reached the receive HWM."""
-        return self.hwm_in > 0 and len(self.pending) >= self.hwm_in
-
     def pause(self) -> bool:
         """Producer side: mark the pipe paused; returns False if the consumer already drained it."""
         self.paused = True

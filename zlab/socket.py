@@ -360,7 +360,7 @@ class Socket:
 
     # -- options -----------------------------------------------------------------------------
     def setsockopt(self, option: int, value: Any) -> None:
-        """Set a socket option (``zlab.LINGER`` ...)."""
+        """Set a socket option (``zlab.LINGER`` ...). As in libzmq, HWMs apply to pipes made afterwards."""
         self._check()
         option = int(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
@@ -372,8 +372,6 @@ class Socket:
         if option in _TIMEOUT_CACHE:
             attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
             object.__setattr__(self, attr, Options.seconds(int(value)))
-        elif option in (SocketOption.SNDHWM, SocketOption.RCVHWM):
-            self._apply_hwm()
 
     def getsockopt(self, option: int) -> Any:
         """Read a socket option."""
@@ -419,9 +417,6 @@ class Socket:
         if option is None:
             raise AttributeError(f"{name!r} is not a zlab socket option")
         self.setsockopt(option, value)
-
-    def _apply_hwm(self) -> None:
-        """New HWMs apply to pipes created from now on, as in libzmq."""
 
     # -- readiness ---------------------------------------------------------------------------
     def _events(self) -> int:
