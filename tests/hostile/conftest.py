@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.hostile.support import PEER_TYPE, Ctx, MemoryWatch, Peer, Target, load_impl
+from tests.hostile.support import IMPL_PARAMS, PEER_TYPE, Ctx, MemoryWatch, Peer, Target
+from tests.interop.impls import load_impl
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,3 +107,20 @@ def memory_watch() -> Any:
                 tracemalloc.stop()
 
     return _Watch
+
+
+@pytest.fixture(params=IMPL_PARAMS)
+def impl(request) -> Iterator[Ctx]:
+    """A context of the implementation under test (libzmq as the control, then zlab), torn down after."""
+    c = Ctx(load_impl(request.param))
+    c.name = request.param
+    yield c
+    c.teardown()
+
+
+@pytest.fixture
+def libzmq() -> Iterator[Ctx]:
+    """A libzmq (pyzmq) context: the well-behaved peer of the attack tests."""
+    c = Ctx(load_impl("zmq"))
+    yield c
+    c.teardown()

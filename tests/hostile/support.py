@@ -3,7 +3,6 @@ the memory figures a watch records. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -12,30 +11,18 @@ from typing import Any
 
 import pytest
 
+from tests.interop.impls import IO_TIMEOUT_MS, TEARDOWN_TIMEOUT_S
+
 # Every test runs against libzmq too (marked ``control``): that validates the raw bytes and the scenario.
 IMPL_PARAMS = [pytest.param("zmq", marks=pytest.mark.control), "zlab"]
-TEARDOWN_TIMEOUT_S = 10.0
-IO_TIMEOUT_MS = 5000
 PEER_TYPE = {"PULL": "PUSH", "ROUTER": "DEALER"}
 
 
-def load_impl(name: str) -> ModuleType:
-    """The module for an implementation name; skips the test while it does not exist (yet).
-
-    Only a missing package (or, before the core landed, a package without ``Context``) skips: a zlab that
-    exists but fails to import is an error, never a silent skip.
-    """
-    if name == "zmq":
-        return pytest.importorskip("zmq")
-    try:
-        mod = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        pytest.skip(f"{name} is not importable")
-    if not hasattr(mod, "Context"):
-        pytest.skip(f"{name}.Context does not exist yet (core not landed)")
-    return mod
+def bind_tcp(c: Ctx, sock: Any) -> str:
+    """Bind ``sock`` to a free loopback port; the endpoint as LAST_ENDPOINT gives it back."""
+    sock.bind("tcp://127.0.0.1:*")
+    ep = sock.getsockopt(c.mod.LAST_ENDPOINT)
+    return (ep.decode() if isinstance(ep, bytes) else ep).rstrip("\x00")
 
 
 @dataclass

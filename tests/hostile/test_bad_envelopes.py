@@ -10,29 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.support import IMPL_PARAMS, Ctx, load_impl
+from tests.hostile.support import bind_tcp
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture(params=IMPL_PARAMS)
-def impl(request):
-    c = Ctx(load_impl(request.param))
-    yield c
-    c.teardown()
-
-
-@pytest.fixture
-def libzmq():
-    c = Ctx(load_impl("zmq"))
-    yield c
-    c.teardown()
-
-
-def _bind(c: Ctx, sock) -> str:
-    sock.bind("tcp://127.0.0.1:*")
-    ep = sock.getsockopt(c.mod.LAST_ENDPOINT)
-    return (ep.decode() if isinstance(ep, bytes) else ep).rstrip("\x00")
 
 
 def test_req_drops_reply_without_delimiter(impl, libzmq, request):
@@ -45,7 +25,7 @@ def test_req_drops_reply_without_delimiter(impl, libzmq, request):
             )
         )
     router = libzmq.socket("ROUTER", router_mandatory=1)
-    ep = _bind(libzmq, router)
+    ep = bind_tcp(libzmq, router)
     req = impl.socket("REQ", routing_id=b"req", rcvtimeo=1500)  # short: libzmq's run is an expected timeout
     req.connect(ep)
     for rnd in range(3):
@@ -62,7 +42,7 @@ def test_req_drops_reply_from_a_peer_it_did_not_ask(impl, libzmq):
     libzmq does the same, REQ_CORRELATE exists for that)."""
     r1 = libzmq.socket("ROUTER", router_mandatory=1)
     r2 = libzmq.socket("ROUTER", router_mandatory=1)
-    ep1, ep2 = _bind(libzmq, r1), _bind(libzmq, r2)
+    ep1, ep2 = bind_tcp(libzmq, r1), bind_tcp(libzmq, r2)
     routers = [r1, r2]
     poller = libzmq.mod.Poller()
     for r in routers:
@@ -89,7 +69,7 @@ def test_req_drops_reply_from_a_peer_it_did_not_ask(impl, libzmq):
 
 def test_rep_drops_request_without_delimiter(impl, libzmq):
     rep = impl.socket("REP")
-    ep = _bind(impl, rep)
+    ep = bind_tcp(impl, rep)
     dealer = libzmq.socket("DEALER")
     dealer.connect(ep)
     for rnd in range(3):

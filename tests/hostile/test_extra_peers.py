@@ -15,23 +15,9 @@ import time
 
 import pytest
 
-from tests.hostile.support import IMPL_PARAMS, Ctx, load_impl
+from tests.hostile.support import Ctx
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture(params=IMPL_PARAMS)
-def impl(request):
-    c = Ctx(load_impl(request.param))
-    yield c
-    c.teardown()
-
-
-@pytest.fixture
-def libzmq():
-    c = Ctx(load_impl("zmq"))
-    yield c
-    c.teardown()
 
 
 def _bind(c: Ctx, sock, transport: str, ipc_dir: str) -> str:

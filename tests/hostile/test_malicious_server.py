@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.hostile import zmtp_raw as R
-from tests.hostile.support import IMPL_PARAMS, Ctx, load_impl
+from tests.hostile.support import Ctx
+from tests.interop.impls import load_impl
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -60,14 +61,6 @@ ATTACKS = [
     ),
     ServerAttack("message-over-maxmsgsize", HANDSHAKE + R.frame(b"y" * 1001), maxmsgsize=1000),
 ]
-
-
-@pytest.fixture(params=IMPL_PARAMS)
-def impl(request):
-    c = Ctx(load_impl(request.param))
-    c.name = request.param
-    yield c
-    c.teardown()
 
 
 @pytest.fixture

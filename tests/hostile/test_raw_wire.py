@@ -15,16 +15,9 @@ import time
 import pytest
 
 from tests.hostile import zmtp_raw as R
-from tests.hostile.support import IMPL_PARAMS, Ctx, load_impl
+from tests.hostile.support import Ctx
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture(params=IMPL_PARAMS)
-def impl(request):
-    c = Ctx(load_impl(request.param))
-    yield c
-    c.teardown()
 
 
 def _endpoint(c: Ctx, sock) -> str:

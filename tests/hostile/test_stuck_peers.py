@@ -16,36 +16,16 @@ import time
 import pytest
 
 from tests.hostile import zmtp_raw as R
-from tests.hostile.support import IMPL_PARAMS, Ctx, load_impl
+from tests.hostile.support import bind_tcp
 
 pytestmark = pytest.mark.timeout(30)
 
 MEMORY_LIMIT = 96 * 2**20
 
 
-@pytest.fixture(params=IMPL_PARAMS)
-def impl(request):
-    c = Ctx(load_impl(request.param))
-    yield c
-    c.teardown()
-
-
-@pytest.fixture
-def libzmq():
-    c = Ctx(load_impl("zmq"))
-    yield c
-    c.teardown()
-
-
-def _bind(c: Ctx, sock) -> str:
-    sock.bind("tcp://127.0.0.1:*")
-    ep = sock.getsockopt(c.mod.LAST_ENDPOINT)
-    return (ep.decode() if isinstance(ep, bytes) else ep).rstrip("\x00")
-
-
 def test_router_never_blocks_on_a_stuck_peer(impl, libzmq, memory_watch):
     router = impl.socket("ROUTER", sndhwm=100)
-    ep = _bind(impl, router)
+    ep = bind_tcp(impl, router)
     good = libzmq.socket("DEALER", routing_id=b"good")
     good.connect(ep)
     good.send(b"hi")
@@ -73,7 +53,7 @@ def test_router_never_blocks_on_a_stuck_peer(impl, libzmq, memory_watch):
 
 def test_push_skips_a_stuck_peer(impl, libzmq):
     push = impl.socket("PUSH", sndhwm=50)
-    ep = _bind(impl, push)
+    ep = bind_tcp(impl, push)
     stuck = R.RawPeer.to_endpoint(ep)
     good = libzmq.socket("PULL")
     try:
