@@ -84,7 +84,8 @@ class WakeFd:
         self.signal = signal
         self.fired = False
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """Make the descriptor readable (once, until drained)."""
         if not self.fired:
             self.fired = True
             try:
@@ -94,14 +95,18 @@ class WakeFd:
 
     def arm(self) -> None:
         """Fire on the signal's next notify."""
-        self.signal.watchers.append(self._fire)
+        self.signal.watchers.append(self.fire)
 
     def disarm(self) -> bool:
         """Stop firing; empty the descriptor; return whether it fired."""
         try:
-            self.signal.watchers.remove(self._fire)
+            self.signal.watchers.remove(self.fire)
         except ValueError:
             pass
+        return self.drain()
+
+    def drain(self) -> bool:
+        """Empty the descriptor (it fires again on the next notify); return whether it had fired."""
         if not self.fired:
             return False
         self.fired = False
@@ -125,8 +130,8 @@ class Inbox:
 
     Each pipe queues its own messages (``Pipe.pending``) so the socket can fair-queue between
     peers; ``ready`` carries a pipe each time it goes from empty to non-empty (and ``None`` as a
-    wake-up for close/term). The ``signal`` is notified on every delivery, so pollers and
-    file-descriptor wakers see new data.
+    wake-up for close/term). The ``signal``'s watchers (pollers, file-descriptor wakers) run on every
+    delivery; senders blocked on the same signal for room are not woken by input.
     """
 
     __slots__ = ("ready", "signal")
@@ -176,7 +181,6 @@ class Pipe:
         "received",
         "routing_id",
         "signalled",
-        "stats",
     )
 
     def __init__(self, inbox: Inbox | None = None, *, hwm_in: int = 1000, endpoint: str = "") -> None:
@@ -195,7 +199,6 @@ class Pipe:
         self.endpoint = endpoint
         self.alive = True
         self.meta: dict[str, bytes] = {}
-        self.stats: dict[str, int] = {}
 
     # -- inbound accounting -------------------------------------------------------------
     def pause(self) -> bool:

@@ -12,7 +12,6 @@ fast paths do one type check, one flag test and one call into the core per messa
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import random
 import threading
@@ -27,6 +26,7 @@ from zlab.io.inproc import InprocPipe
 from zlab.io.link import SocketLink
 from zlab.io.transport import Connecter, Listener
 from zlab.options import Options
+from zlab.pipe import WakeFd
 
 if TYPE_CHECKING:
     from zlab.context import Context
@@ -121,14 +121,10 @@ class Socket:
             if isinstance(pipe, InprocPipe):
                 pipe.terminate()
         ctx.inproc.forget(self.link)
-        fd = self._wake_fd
-        if fd is not None:
-            self.core.signal.watchers.clear()
-            for f in set(fd):
-                try:
-                    os.close(f)
-                except OSError:
-                    pass
+        wake = self._wake_fd
+        if wake is not None:
+            wake.disarm()
+            wake.close()
         ctx._socket_closed(self)
 
     def __enter__(self) -> Socket:
@@ -426,30 +422,21 @@ class Socket:
             ev |= PollEvent.POLLIN
         if core.can_send():
             ev |= PollEvent.POLLOUT
-        fd = self._wake_fd
-        if fd is not None:  # edge-triggered FD: reading EVENTS re-arms it
-            try:
-                os.read(fd[0], 4096)
-            except (BlockingIOError, OSError):
-                pass
+        wake = self._wake_fd
+        if wake is not None:  # edge-triggered FD: reading EVENTS re-arms it
+            wake.drain()
         return ev
 
     def _get_fd(self) -> int:
         """A file descriptor that becomes readable when EVENTS may have changed (edge-triggered)."""
         with self._wake_lock:
-            if self._wake_fd is None:
-                r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-
-                def wake() -> None:
-                    try:
-                        os.write(w, b"\x01")
-                    except (BlockingIOError, OSError):
-                        pass
-
-                object.__setattr__(self, "_wake_fd", (r, w))
-                self.core.signal.watchers.append(wake)
-                wake()
-            return self._wake_fd[0]
+            wake = self._wake_fd
+            if wake is None:
+                wake = WakeFd(self.core.signal)
+                wake.arm()
+                wake.fire()  # readable at first: EVENTS may already have something
+                object.__setattr__(self, "_wake_fd", wake)
+            return wake.fd
 
     def poll(self, timeout: int | None = None, flags: int = PollEvent.POLLIN) -> int:
         """Wait up to ``timeout`` ms for ``flags``; return the events that are ready."""

@@ -232,13 +232,19 @@ class FairQueue:
 
     def _direct(self, pipe: Pipe, msgs: list) -> Msg:
         """Hand out the first message of a direct read; the others wait in the pipe."""
-        pipe.received += len(msgs)
+        pipe.received += 1
         self.pipe = pipe
         if len(msgs) > 1:
-            pipe.pending.extend(msgs[1:])
+            self._keep(pipe, msgs[1:])
+        return msgs[0]
+
+    def _keep(self, pipe: Pipe, msgs: list) -> None:
+        """Queue messages a direct read got (consumer side) and put their pipe in the ring."""
+        pipe.received += len(msgs)
+        pipe.pending.extend(msgs)
+        if not pipe.in_ring:
             pipe.signalled = pipe.in_ring = True
             self.ring.append(pipe)
-        return msgs[0]
 
     def has_input(self) -> bool:
         """Whether ``recv`` would not block."""
@@ -249,12 +255,7 @@ class FairQueue:
         if len(pipes) == 1:  # messages may wait in the kernel for a direct reader
             got = pipes[0].wait_readable(0, self.core.wakefd)
             if got and got is not True:
-                pipe = pipes[0]
-                pipe.received += len(got)
-                pipe.pending.extend(got)
-                if not pipe.in_ring:
-                    pipe.signalled = pipe.in_ring = True
-                    self.ring.append(pipe)
+                self._keep(pipes[0], got)
         while not ready.empty():
             self._admit(ready.get_nowait())
         return bool(self.ring)
