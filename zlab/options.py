@@ -60,6 +60,8 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.HEARTBEAT_TTL: OptionSpec("heartbeat_ttl", "int"),
     _O.HEARTBEAT_TIMEOUT: OptionSpec("heartbeat_timeout", "int", minimum=-1),
     _O.MECHANISM: OptionSpec("mechanism", "int", readonly=True),
+    _O.XPUB_VERBOSE: OptionSpec("xpub_verbose", "bool"),
+    _O.XPUB_NODROP: OptionSpec("xpub_nodrop", "bool"),
 }
 
 
@@ -96,6 +98,8 @@ class Options:
     heartbeat_ttl: int = 0
     heartbeat_timeout: int = -1
     mechanism: int = 0
+    xpub_verbose: bool = False
+    xpub_nodrop: bool = False
     extra: dict[int, object] = field(default_factory=dict)
 
     def set(self, option: int, value: object) -> None:

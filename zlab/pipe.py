@@ -25,6 +25,20 @@ from typing import Any
 
 Msg = bytes | list  # one frame, or the frames of a multipart message
 
+
+class _Resubscribe:
+    """The marker type of ``RESUBSCRIBE``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "RESUBSCRIBE"
+
+
+#: Put in a publisher's pipe by its transport when the subscriber reconnected: it is about to send
+#: all its subscriptions again, so the ones it had are forgotten first.
+RESUBSCRIBE = _Resubscribe()
+
 #: Resume reading a paused pipe once its depth falls to this fraction of the HWM.
 LOW_WATER_FRACTION = 0.5
 
@@ -167,20 +181,29 @@ class Pipe:
     __slots__ = (
         "__weakref__",
         "alive",
+        "bytes_in",
+        "bytes_out",
+        "connects",
+        "dropped_filtered",
+        "dropped_hwm",
         "endpoint",
+        "hwm_blocks",
         "hwm_in",
         "in_ring",
         "inbox",
         "lwm_in",
         "meta",
+        "msgs_out",
         "on_resume",
         "out_signal",
         "paused",
+        "peak_in",
         "peer_type",
         "pending",
         "received",
         "routing_id",
         "signalled",
+        "zmtp_minor",
     )
 
     def __init__(self, inbox: Inbox | None = None, *, hwm_in: int = 1000, endpoint: str = "") -> None:
@@ -199,6 +222,16 @@ class Pipe:
         self.endpoint = endpoint
         self.alive = True
         self.meta: dict[str, bytes] = {}
+        # statistics (Socket.statistics): counted where it costs least, never per frame
+        self.bytes_in = 0  # octets read from the peer's connection (stream transports)
+        self.msgs_out = 0  # messages accepted for the peer
+        self.bytes_out = 0  # octets written to the peer's connection (stream transports)
+        self.peak_in = 0  # the deepest the inbound queue has been (seen once per delivered batch)
+        self.hwm_blocks = 0  # sends that found this pipe full and waited or went elsewhere
+        self.dropped_hwm = 0  # messages dropped because this pipe was full (PUB, ROUTER)
+        self.dropped_filtered = 0  # messages from this peer no subscription matched (SUB, XSUB)
+        self.connects = 0  # connections that carried this pipe (>1: it reconnected)
+        self.zmtp_minor: int | None = None  # ZMTP 3.x minor version negotiated (None: inproc)
 
     # -- inbound accounting -------------------------------------------------------------
     def pause(self) -> bool:
@@ -234,6 +267,21 @@ class Pipe:
         directly override this). Returns the messages read (not queued: the caller takes them),
         True (nothing yet: look again) or False (not supported now: wait for the inbox)."""
         return False
+
+    def subscription(self, subscribe: bool, topic: bytes) -> None:
+        """Tell the peer (a publisher) about a (un)subscription of this socket (SUB, XSUB).
+
+        Never blocked by HWM. Transports that can't reach the peer now drop it: every
+        subscription is sent again when a connection is (re-)established."""
+        raise NotImplementedError
+
+    def queued_out(self) -> int:
+        """Messages waiting to go to the peer (statistics)."""
+        return 0
+
+    def sent_count(self) -> int:
+        """Messages accepted for the peer so far (statistics)."""
+        return self.msgs_out
 
     def terminate(self, linger: float | None = 0.0) -> None:
         """Detach from the peer (local close or disconnect); ``linger`` seconds to flush."""

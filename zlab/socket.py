@@ -72,9 +72,11 @@ class Socket:
         object.__setattr__(self, "context", context)
         object.__setattr__(self, "options", options)
         object.__setattr__(self, "core", core)
-        object.__setattr__(
-            self, "link", SocketLink(options, core.attach, core.detach, core.attach_on_connect)
-        )
+        link = SocketLink(options, core.attach, core.detach, core.attach_on_connect)
+        if hasattr(core, "subscriptions"):  # SUB, XSUB: connections send these when they are made
+            link.subscriptions = core.subscriptions
+            link.sub_lock = core.sub_lock
+        object.__setattr__(self, "link", link)
         object.__setattr__(self, "_closed", False)
         object.__setattr__(self, "_parts", None)  # frames sent with SNDMORE, waiting for the last
         object.__setattr__(self, "_rparts", None)  # frames of a message being received one by one
@@ -360,7 +362,16 @@ class Socket:
         self._check()
         option = int(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
-            raise ZMQError(Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets")
+            if self.options.type != SocketType.SUB:
+                raise ZMQError(Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets")
+            if isinstance(value, str):
+                raise TypeError("SUBSCRIBE takes bytes, not str (or use subscribe())")
+            topic = bytes(value)
+            if option == SocketOption.SUBSCRIBE:
+                self.core.subscribe(topic)  # type: ignore[attr-defined]
+            else:
+                self.core.unsubscribe(topic)  # type: ignore[attr-defined]
+            return
         if option == SocketOption.HWM:
             self.options.set(SocketOption.SNDHWM, value)
             option = SocketOption.RCVHWM
@@ -387,6 +398,20 @@ class Socket:
 
     set = setsockopt
     get = getsockopt
+
+    def subscribe(self, topic: str | bytes) -> None:
+        """SUB: receive messages whose first frame starts with ``topic`` (str is UTF-8 encoded).
+
+        Subscriptions are counted: subscribing twice needs two ``unsubscribe`` calls."""
+        if isinstance(topic, str):
+            topic = topic.encode("utf-8")
+        self.setsockopt(SocketOption.SUBSCRIBE, topic)
+
+    def unsubscribe(self, topic: str | bytes) -> None:
+        """SUB: take back one ``subscribe(topic)``."""
+        if isinstance(topic, str):
+            topic = topic.encode("utf-8")
+        self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
 
     def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
         """Set a bytes option from a str."""

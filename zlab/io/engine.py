@@ -26,13 +26,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from zlab.constants import Event
+from zlab.constants import Event, SocketType
 from zlab.errors import ProtocolError
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
 from zlab.io.stream_pipe import StreamPipe
-from zlab.pipe import WakeFd
-from zlab.zmtp import Connection, HandshakeDone, PeerError
+from zlab.pipe import RESUBSCRIBE, WakeFd
+from zlab.zmtp import Cancel, Connection, HandshakeDone, PeerError, Subscribe
 
 #: a frame body still missing at least this many octets is read on its own, exactly
 BODY_READ_MIN = 64 * 1024
@@ -44,6 +44,8 @@ _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 STICKY_READS = 0.005
 #: octets a direct reader asks of the kernel per read (messages on the latency path are small)
 DIRECT_READ_SIZE = 64 * 1024
+#: socket types that take subscriptions from their peers (as messages 0x01/0x00 + topic)
+PUBLISHERS = frozenset({SocketType.PUB, SocketType.XPUB})
 
 
 class StreamEngine:
@@ -164,7 +166,10 @@ class StreamEngine:
         if msgs:
             pipe = self.pipe
             pipe.inbox.put(pipe, msgs)  # type: ignore[union-attr]
-            if pipe.hwm_in and len(pipe.pending) >= pipe.hwm_in and pipe.pause():
+            depth = len(pipe.pending)
+            if depth > pipe.peak_in:
+                pipe.peak_in = depth
+            if pipe.hwm_in and depth >= pipe.hwm_in and pipe.pause():
                 self.reading = False
                 self.set_interest()
 
@@ -174,6 +179,7 @@ class StreamEngine:
         ``close`` is ``self.close`` on the reactor thread, or a deferral to it from a direct reader.
         """
         conn = self.conn
+        self.pipe.bytes_in += len(data)
         try:
             msgs = conn.receive_data(data)
         except ProtocolError as exc:
@@ -201,6 +207,8 @@ class StreamEngine:
             elif isinstance(ev, PeerError):
                 close(f"peer error: {ev.reason}", not self.handshaken)
                 return True
+            elif isinstance(ev, (Subscribe, Cancel)):
+                self._subscription(ev)
             if self.closed:
                 return True
         return False
@@ -331,14 +339,29 @@ class StreamEngine:
         pipe.meta = dict(ev.metadata)
         if not self.persistent or not pipe.routing_id:
             pipe.routing_id = ev.peer_routing_id
+        pipe.zmtp_minor = ev.peer_minor
+        pipe.connects += 1
         self.handshaken = True
+        link = self.link
         if not self.attached:
-            if not self.link.attach(pipe):
+            if not link.attach(pipe):
                 self.close("peer refused by the socket")
                 return
             self.attached = True
-        self.link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, self.fd)
+        elif pipe.connects > 1 and link.options.type in PUBLISHERS and pipe.inbox is not None:
+            pipe.inbox.put(pipe, [RESUBSCRIBE])  # the subscriber sends all its subscriptions again
+        if link.subscriptions is not None:
+            with link.sub_lock:
+                pipe.send_subscriptions(link.subscriptions())
+        link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, self.fd)
         pipe.set_ready()
+
+    def _subscription(self, ev: Subscribe | Cancel) -> None:
+        """A 3.1 peer's SUBSCRIBE/CANCEL reaches a publisher as the message a 3.0 peer would send."""
+        pipe = self.pipe
+        if self.link.options.type in PUBLISHERS and pipe.inbox is not None and not self.lingering:
+            prefix = b"\x01" if isinstance(ev, Subscribe) else b"\x00"
+            pipe.inbox.put(pipe, [prefix + ev.topic])
 
     def _on_resume(self) -> None:
         self.reactor.call_soon(self._resume)

@@ -50,6 +50,29 @@ class InprocPipe(Pipe):
                 inbox.signal.notify()
         return True
 
+    def subscription(self, subscribe: bool, topic: bytes) -> None:
+        """A (un)subscription as a message 0x01/0x00 + topic, past the HWM (it is never dropped)."""
+        peer = self.peer
+        if peer is None or not peer.alive:
+            return
+        peer.pending.append((b"\x01" if subscribe else b"\x00") + topic)
+        peer.received += 1
+        inbox = peer.inbox
+        if inbox is not None:
+            if not peer.signalled:
+                peer.signalled = True
+                inbox.ready.put(peer)
+            if inbox.signal.watchers:
+                inbox.signal.notify()
+
+    def queued_out(self) -> int:
+        peer = self.peer
+        return len(peer.pending) if peer is not None else 0
+
+    def sent_count(self) -> int:
+        peer = self.peer
+        return peer.received if peer is not None else self.msgs_out
+
     def writable(self) -> bool:
         peer = self.peer
         if peer is None or not peer.alive:

@@ -6,8 +6,9 @@ core, so that ``zlab.io`` never imports ``zlab.sockets``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zlab.options import Options
 from zlab.pipe import Pipe
@@ -27,6 +28,10 @@ class SocketLink:
     #: monitor hook: (event, endpoint, value)
     monitor: Callable[[int, str, object], None] | None = None
     closed: bool = False
+    #: a subscriber's current topics (SUB, XSUB), sent on every new connection; None for others
+    subscriptions: Callable[[], list[bytes]] | None = None
+    #: held while the subscriptions change, and while a new connection takes them all
+    sub_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def socket_type(self) -> int:

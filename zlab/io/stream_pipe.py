@@ -27,7 +27,7 @@ from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
 from zlab.pipe import Msg, Pipe, WakeFd
 from zlab.zmtp import encode_message
-from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST
+from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST, command_frame
 
 if TYPE_CHECKING:
     from zlab.io.engine import StreamEngine
@@ -68,10 +68,12 @@ class StreamPipe(Pipe):
         "nmsgs",
         "on_drained",
         "partial",
+        "peak_out",
         "reactor",
         "ready",
         "recent",
         "sock",
+        "sub_ready",
         "tail_seen",
         "want_write",
         "wlock",
@@ -98,6 +100,8 @@ class StreamPipe(Pipe):
         self.recent = False  # we wrote at once, and the peer has sent nothing since
         self.tail_seen = 0  # queued octets at the reactor's last look during a burst
         self.on_drained: Callable[[], None] | None = None
+        self.sub_ready = False  # the connection has taken every subscription (link.sub_lock)
+        self.peak_out = 0
 
     # -- app thread: the send hot path -------------------------------------------------------
     def deliver(self, msg: Msg) -> bool:
@@ -119,6 +123,7 @@ class StreamPipe(Pipe):
             else:
                 self.nbytes += encode_message(msg, chunks)
             self.nmsgs = nmsgs = nmsgs + 1
+            self.msgs_out += 1
             if self.flush_requested:  # a burst: write when a batch is full (the reactor writes the tail)
                 if (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0) and self.ready and not self.want_write:
                     self._write()
@@ -173,6 +178,9 @@ class StreamPipe(Pipe):
                 self.reactor.call_soon(engine.close, "write failed")
             return
         before = self.nmsgs
+        self.bytes_out += sent
+        if before > self.peak_out:
+            self.peak_out = before
         self.last_write = time.perf_counter()
         left = total - sent
         if left == 0:
@@ -288,6 +296,7 @@ class StreamPipe(Pipe):
 
     def release(self) -> None:
         """The connection is gone (the pipe may get another one)."""
+        self.sub_ready = False
         with self.wlock:
             self.engine = None
             self.sock = None
@@ -304,9 +313,35 @@ class StreamPipe(Pipe):
         engine = self.engine
         return engine is not None and engine.read_direct(timeout, wake)
 
+    def subscription(self, subscribe: bool, topic: bytes) -> None:
+        """Send a (un)subscription now if the connection has taken the subscriptions (the caller
+        holds ``link.sub_lock``); otherwise the next handshake sends every subscription."""
+        if self.sub_ready:
+            self.write_control(encode_subscription(subscribe, topic, self.zmtp_minor))
+
+    def send_subscriptions(self, topics: list[bytes]) -> None:
+        """Handshake done (reactor thread, ``link.sub_lock`` held): send every subscription."""
+        if topics:
+            minor = self.zmtp_minor
+            self.write_control(b"".join(encode_subscription(True, t, minor) for t in topics))
+        self.sub_ready = True
+
+    def queued_out(self) -> int:
+        return self.nmsgs
+
     def pending_bytes(self) -> int:
         """Octets queued and not yet written."""
         return self.nbytes + sum(len(c) for c in self.ctl)
+
+
+def encode_subscription(subscribe: bool, topic: bytes, minor: int | None) -> bytes:
+    """A (un)subscription on the wire: a SUBSCRIBE/CANCEL command for ZMTP 3.1, a message
+    0x01/0x00 + topic for 3.0."""
+    if minor == 0:
+        out: list = []
+        encode_message([(b"\x01" if subscribe else b"\x00") + topic], out)
+        return b"".join(out)
+    return command_frame(b"SUBSCRIBE" if subscribe else b"CANCEL", topic)
 
 
 def _drop_prefix(chunks: list, n: int) -> list:

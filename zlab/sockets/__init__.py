@@ -13,6 +13,7 @@ from zlab.options import Options
 from zlab.sockets.base import SocketCore
 from zlab.sockets.pair import Pair
 from zlab.sockets.pipeline import Pull, Push
+from zlab.sockets.pubsub import Pub, Sub, XPub, XSub
 from zlab.sockets.reqrep import Dealer, Rep, Req, Router
 
 CORES: dict[int, type[SocketCore]] = {
@@ -23,6 +24,10 @@ CORES: dict[int, type[SocketCore]] = {
     SocketType.REP: Rep,
     SocketType.DEALER: Dealer,
     SocketType.ROUTER: Router,
+    SocketType.PUB: Pub,
+    SocketType.SUB: Sub,
+    SocketType.XPUB: XPub,
+    SocketType.XSUB: XSub,
 }
 
 

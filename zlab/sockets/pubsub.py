@@ -1,0 +1,410 @@
+"""PUB, SUB, XPUB and XSUB (RFC 29): fan-out filtered by subscription, and the subscriptions.
+
+Owns: ``Subscriptions`` (a subscriber's counted prefixes), ``SubscriberIndex`` (a publisher's
+prefixes, each with the set of pipes subscribed to it), ``FanOut`` (deliver one message to every
+matching pipe, dropping for a full one) and the four socket types.
+
+How subscriptions travel: a subscriber calls ``pipe.subscription(subscribe, topic)`` on each of
+its pipes; the transport sends it as the peer understands it (SUBSCRIBE/CANCEL commands to ZMTP
+3.1, messages 0x01/0x00 + topic to 3.0, a message over inproc) and sends every current
+subscription again whenever a connection is (re-)established. A publisher receives them as
+messages 0x01/0x00 + topic in each pipe's inbound queue (the engine turns commands into
+messages), and applies them on its own thread, when it sends or is polled.
+
+Matching is by prefix. Both tables are a dict from prefix to its entry plus the sorted set of
+prefix lengths in use: a message is matched with one dict lookup per distinct length (one in the
+common case of a single subscription, or of ``b""``), which in Python beats walking a byte trie
+node by node while giving the same answers.
+
+Rules: layer L2; imports L0/L1 only. A publisher never blocks (except XPUB with XPUB_NODROP); the
+tables are changed only on the socket's own thread (pipes that go away are queued in ``gone`` by
+whichever thread notices, and forgotten there).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from queue import Empty
+
+from zlab.constants import Errno, SocketType
+from zlab.errors import Again, ContextTerminated, ZMQError
+from zlab.options import Options
+from zlab.pipe import RESUBSCRIBE, Msg, Pipe
+from zlab.sockets.base import SocketCore
+
+SUBSCRIBE_PREFIX = 0x01
+CANCEL_PREFIX = 0x00
+
+
+class Subscriptions:
+    """A subscriber's prefixes, counted: two subscribes of a topic need two unsubscribes."""
+
+    __slots__ = ("counts", "lengths")
+
+    def __init__(self) -> None:
+        self.counts: dict[bytes, int] = {}
+        self.lengths: list[int] = []  # distinct prefix lengths in use, ascending
+
+    def add(self, topic: bytes) -> bool:
+        """Count one more subscription to ``topic``; True if it is new."""
+        n = self.counts.get(topic, 0)
+        self.counts[topic] = n + 1
+        if n == 0:
+            self._index()
+            return True
+        return False
+
+    def remove(self, topic: bytes) -> bool:
+        """Count one subscription less; True if none is left (False also if there was none)."""
+        n = self.counts.get(topic, 0)
+        if n == 0:
+            return False
+        if n == 1:
+            del self.counts[topic]
+            self._index()
+            return True
+        self.counts[topic] = n - 1
+        return False
+
+    def match(self, data: bytes) -> bool:
+        """Whether some subscribed prefix starts ``data``."""
+        counts = self.counts
+        for n in self.lengths:
+            if n > len(data):
+                return False
+            if data[:n] in counts:
+                return True
+        return False
+
+    def __iter__(self):
+        return iter(list(self.counts))
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def _index(self) -> None:
+        self.lengths = sorted({len(t) for t in self.counts})
+
+
+class SubscriberIndex:
+    """A publisher's prefixes, each with the set of pipes subscribed to it.
+
+    Subscriptions are a set per pipe, as in libzmq: a pipe subscribing twice to a topic is
+    subscribed once (its subscriber counts them and cancels only the last).
+    """
+
+    __slots__ = ("by_pipe", "lengths", "topics")
+
+    def __init__(self) -> None:
+        self.topics: dict[bytes, set[Pipe]] = {}
+        self.by_pipe: dict[Pipe, set[bytes]] = {}
+        self.lengths: list[int] = []
+
+    def add(self, topic: bytes, pipe: Pipe) -> bool:
+        """Subscribe ``pipe`` to ``topic``; True if no pipe was subscribed to it before."""
+        pipes = self.topics.get(topic)
+        first = pipes is None
+        if first:
+            pipes = self.topics[topic] = set()
+            self._index()
+        pipes.add(pipe)
+        self.by_pipe.setdefault(pipe, set()).add(topic)
+        return first
+
+    def remove(self, topic: bytes, pipe: Pipe) -> bool:
+        """Unsubscribe ``pipe``; True if that was the topic's last pipe."""
+        pipes = self.topics.get(topic)
+        if pipes is None or pipe not in pipes:
+            return False
+        pipes.discard(pipe)
+        mine = self.by_pipe.get(pipe)
+        if mine is not None:
+            mine.discard(topic)
+        if pipes:
+            return False
+        del self.topics[topic]
+        self._index()
+        return True
+
+    def remove_pipe(self, pipe: Pipe) -> list[bytes]:
+        """Forget every subscription of ``pipe``; the topics no pipe is subscribed to any more."""
+        gone = []
+        for topic in self.by_pipe.pop(pipe, ()):
+            pipes = self.topics.get(topic)
+            if pipes is not None:
+                pipes.discard(pipe)
+                if not pipes:
+                    del self.topics[topic]
+                    gone.append(topic)
+        if gone:
+            self._index()
+        return gone
+
+    def match(self, data: bytes) -> Iterable[Pipe]:
+        """The pipes subscribed to some prefix of ``data``."""
+        topics = self.topics
+        lengths = self.lengths
+        if len(lengths) == 1:  # one prefix length in use (often b"" only): one lookup
+            n = lengths[0]
+            return topics.get(data[:n], ()) if n <= len(data) else ()
+        found: set[Pipe] | None = None
+        for n in lengths:
+            if n > len(data):
+                break
+            pipes = topics.get(data[:n])
+            if pipes:
+                found = pipes if found is None else found | pipes
+        return found or ()
+
+    def _index(self) -> None:
+        self.lengths = sorted({len(t) for t in self.topics})
+
+
+class FanOut:
+    """Deliver a message to every pipe whose subscriptions match it (RFC 29 "fan out")."""
+
+    __slots__ = ("core", "index")
+
+    def __init__(self, core: SocketCore, index: SubscriberIndex) -> None:
+        self.core = core
+        self.index = index
+
+    def send(self, msg: Msg) -> None:
+        """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
+        pipes = self.index.match(msg if type(msg) is bytes else msg[0])
+        for pipe in pipes:
+            if not pipe.deliver(msg) and pipe.alive:
+                pipe.dropped_hwm += 1
+
+    def full(self, msg: Msg) -> list[Pipe]:
+        """The matching pipes that would refuse ``msg`` now."""
+        return [p for p in self.index.match(msg if type(msg) is bytes else msg[0]) if not p.writable()]
+
+
+class XPub(SocketCore):
+    """Fan-out by subscription; (un)subscriptions are handed to the application as messages.
+
+    XPUB_VERBOSE passes every subscribe (duplicates too); unsubscribes are passed when a topic's
+    last subscriber cancels it or goes away. XPUB_NODROP blocks (or raises Again) instead of
+    dropping for a full subscriber. Messages from the peers that are not subscriptions (an XSUB
+    may send any) are handed to the application too.
+    """
+
+    socket_type = SocketType.XPUB
+    #: subscriptions reach the application (PUB keeps them to itself)
+    report = True
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.index = SubscriberIndex()
+        self.fanout = FanOut(self, self.index)
+        self.gone: deque[Pipe] = deque()  # pipes detached by any thread, forgotten on ours
+        self.queue: deque[Msg] = deque()  # messages for the application (XPUB)
+        self.pipe_of: Pipe | None = None
+        self._ready = self.inbox.ready
+
+    # -- subscriptions (the socket's own thread) ------------------------------------------------
+    def _detached(self, pipe: Pipe) -> None:
+        self.gone.append(pipe)
+        self.inbox.wake()
+
+    def _process(self) -> None:
+        """Apply what the peers sent (subscriptions) and forget pipes that went away."""
+        ready = self._ready
+        while not ready.empty():
+            try:
+                pipe = ready.get_nowait()
+            except Empty:
+                break
+            if pipe is not None:
+                self._drain(pipe)
+        gone = self.gone
+        while gone:
+            pipe = gone.popleft()
+            for topic in self.index.remove_pipe(pipe):
+                if self.report:
+                    self.queue.append(bytes([CANCEL_PREFIX]) + topic)
+
+    def _drain(self, pipe: Pipe) -> None:
+        pipe.signalled = False  # before reading: a producer that appends now announces it again
+        pending = pipe.pending
+        while pending:
+            self._apply(pipe, pending.popleft())
+        if pipe.paused:
+            pipe.maybe_resume()
+
+    def _apply(self, pipe: Pipe, msg: Msg) -> None:
+        if msg is RESUBSCRIBE:
+            for topic in self.index.remove_pipe(pipe):
+                if self.report:
+                    self.queue.append(bytes([CANCEL_PREFIX]) + topic)
+            return
+        if type(msg) is bytes and msg:
+            kind = msg[0]
+            if kind == SUBSCRIBE_PREFIX:
+                if not pipe.alive:
+                    return
+                first = self.index.add(msg[1:], pipe)
+                if self.report and (first or self.options.xpub_verbose):
+                    self.queue.append(msg)
+                return
+            if kind == CANCEL_PREFIX:
+                if self.index.remove(msg[1:], pipe) and self.report:
+                    self.queue.append(msg)
+                return
+        if self.report:  # anything else from an XSUB goes to the application
+            self.queue.append(msg)
+
+    # -- the API ----------------------------------------------------------------------------------
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        if not self._ready.empty() or self.gone:
+            self._process()
+        if self.options.xpub_nodrop and self.fanout.full(msg):
+            self.wait_for(lambda: not self.fanout.full(msg), timeout)
+        self.fanout.send(msg)
+
+    def recv(self, timeout: float | None) -> Msg:
+        queue = self.queue
+        deadline = None if not timeout else time.monotonic() + timeout
+        ready = self._ready
+        while True:
+            self._process()
+            if queue:
+                return queue.popleft()
+            if self.terminated:
+                raise ContextTerminated()
+            if self.closed:
+                raise ZMQError(Errno.ENOTSOCK, "Socket operation on a closed socket")
+            left = timeout
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Again()
+            try:
+                pipe = ready.get(left != 0, left)
+            except Empty:
+                raise Again() from None
+            if pipe is not None:
+                self._drain(pipe)
+
+    def has_input(self) -> bool:
+        self._process()
+        return bool(self.queue)
+
+    def can_recv(self) -> bool:
+        return self.report and self.has_input()
+
+    def can_send(self) -> bool:
+        return True
+
+    def prepare_wait(self) -> None:
+        """Pipes are read in the background anyway (a publisher never reads directly)."""
+
+
+class Pub(XPub):
+    """Fan-out by subscription; never blocks, never receives."""
+
+    socket_type = SocketType.PUB
+    can_recv_type = False
+    report = False
+
+    def recv(self, timeout: float | None) -> Msg:
+        raise ZMQError(Errno.ENOTSUP, "PUB sockets cannot receive")
+
+    def can_recv(self) -> bool:
+        return False
+
+
+class XSub(SocketCore):
+    """Fair-queued input filtered by its subscriptions; sends subscriptions (0x01/0x00 + topic)
+    and any other message upstream to every publisher.
+
+    Subscriptions are counted and kept: every new connection gets all of them, and an
+    unsubscribe goes upstream only when a topic's count falls to zero.
+    """
+
+    socket_type = SocketType.XSUB
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.subs = Subscriptions()
+        #: held while the subscriptions change and while a new connection takes the full set
+        self.sub_lock = threading.Lock()
+
+    # -- subscriptions ----------------------------------------------------------------------------
+    def subscriptions(self) -> list[bytes]:
+        """The topics subscribed now (a transport sends them when a connection is made)."""
+        return list(self.subs)
+
+    def subscribe(self, topic: bytes) -> None:
+        """Subscribe to messages starting with ``topic`` (counted)."""
+        with self.sub_lock:
+            self.subs.add(topic)
+            for pipe in self.pipes:  # sent every time, as libzmq does (an XPUB may want them all)
+                pipe.subscription(True, topic)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        """Take back one subscription to ``topic``; upstream hears of it when none is left."""
+        with self.sub_lock:
+            if self.subs.remove(topic):
+                for pipe in self.pipes:
+                    pipe.subscription(False, topic)
+
+    def _attached(self, pipe: Pipe) -> None:
+        with self.sub_lock:
+            for topic in self.subs:
+                pipe.subscription(True, topic)
+
+    # -- the API ----------------------------------------------------------------------------------
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        if type(msg) is bytes and msg and msg[0] in (SUBSCRIBE_PREFIX, CANCEL_PREFIX):
+            if msg[0] == SUBSCRIBE_PREFIX:
+                self.subscribe(msg[1:])
+            else:
+                self.unsubscribe(msg[1:])
+            return
+        for pipe in self.pipes:  # anything else goes to every publisher that has room
+            pipe.deliver(msg)
+
+    def recv(self, timeout: float | None) -> Msg:
+        fq = self.fq
+        subs = self.subs
+        deadline = None if not timeout else time.monotonic() + timeout
+        while True:
+            msg = fq.recv(timeout if deadline is None else max(0.0, deadline - time.monotonic()))
+            if subs.match(msg if type(msg) is bytes else msg[0]):
+                return msg
+            fq.pipe.dropped_filtered += 1  # type: ignore[union-attr]
+
+    def has_input(self) -> bool:
+        fq = self.fq
+        subs = self.subs
+        while fq.has_input():
+            msg = fq.ring[0].pending[0]
+            if subs.match(msg if type(msg) is bytes else msg[0]):
+                return True
+            fq.recv(0)
+            fq.pipe.dropped_filtered += 1  # type: ignore[union-attr]
+        return False
+
+    def can_recv(self) -> bool:
+        return self.has_input()
+
+    def can_send(self) -> bool:
+        return True
+
+
+class Sub(XSub):
+    """Receives what matches its subscriptions (SUBSCRIBE/UNSUBSCRIBE options); never sends."""
+
+    socket_type = SocketType.SUB
+    can_send_type = False
+
+    def send(self, msg: Msg, timeout: float | None) -> None:
+        raise ZMQError(Errno.ENOTSUP, "SUB sockets cannot send")
+
+    def can_send(self) -> bool:
+        return False
