@@ -186,6 +186,7 @@ class Pipe:
         "connects",
         "dropped_filtered",
         "dropped_hwm",
+        "dropped_unsent",
         "endpoint",
         "hwm_blocks",
         "hwm_in",
@@ -230,6 +231,7 @@ class Pipe:
         self.hwm_blocks = 0  # sends that found this pipe full and waited or went elsewhere
         self.dropped_hwm = 0  # messages dropped because this pipe was full (PUB, ROUTER)
         self.dropped_filtered = 0  # messages from this peer no subscription matched (SUB, XSUB)
+        self.dropped_unsent = 0  # messages still queued for the peer when its connection closed
         self.connects = 0  # connections that carried this pipe (>1: it reconnected)
         self.zmtp_minor: int | None = None  # ZMTP 3.x minor version negotiated (None: inproc)
 
@@ -292,6 +294,40 @@ class Pipe:
         sig = self.out_signal
         if sig is not None:
             sig.notify()
+
+    def statistics(self) -> dict[str, Any]:
+        """This peer's counters now (see ``Socket.statistics``)."""
+        minor = self.zmtp_minor
+        stream = minor is not None
+        depth = len(self.pending)
+        return {
+            "endpoint": self.endpoint,
+            "zmtp_version": f"3.{minor}" if stream else None,
+            "peer_type": self.peer_type,
+            "routing_id": self.routing_id,
+            "connected": self.is_connected(),
+            "msgs_in": self.received,
+            "bytes_in": self.bytes_in if stream else None,
+            "msgs_out": self.sent_count(),
+            "bytes_out": self.bytes_out if stream else None,
+            "queue_in": depth,
+            "queue_in_peak": max(self.peak_in, depth),
+            "queue_out": self.queued_out(),
+            "queue_out_peak": self.peak_queued_out(),
+            "hwm_blocks": self.hwm_blocks,
+            "dropped_hwm": self.dropped_hwm,
+            "dropped_filtered": self.dropped_filtered,
+            "dropped_unsent": self.dropped_unsent,
+            "reconnects": max(0, self.connects - 1),
+        }
+
+    def is_connected(self) -> bool:
+        """Whether messages can reach the peer now (statistics)."""
+        return self.alive
+
+    def peak_queued_out(self) -> int:
+        """The deepest the outbound queue has been (statistics; 0 where not tracked)."""
+        return self.queued_out()
 
     def __repr__(self) -> str:
         rid = self.routing_id.hex() if self.routing_id else "-"

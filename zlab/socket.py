@@ -27,6 +27,7 @@ from zlab.io.link import SocketLink
 from zlab.io.transport import Connecter, Listener
 from zlab.options import Options
 from zlab.pipe import WakeFd
+from zlab.utils.statistics import Statistics, peer_row
 
 if TYPE_CHECKING:
     from zlab.context import Context
@@ -398,6 +399,15 @@ class Socket:
 
     set = setsockopt
     get = getsockopt
+
+    def statistics(self) -> Statistics:
+        """Where the messages went, per peer, now: counts and bytes in and out, queue depths now and
+        at their peak, HWM blocks, drops by reason, reconnects (see ``zlab.utils.statistics``).
+
+        ``statistics().to_frame()`` gives a pandas DataFrame with one row per peer."""
+        core = self.core
+        rows = [peer_row(r) for r in core.statistics()]
+        return Statistics(rows, self.options.type, core.dropped)
 
     def subscribe(self, topic: str | bytes) -> None:
         """SUB: receive messages whose first frame starts with ``topic`` (str is UTF-8 encoded).

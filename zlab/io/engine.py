@@ -430,6 +430,7 @@ class StreamEngine:
         self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)
         if not self.persistent:
             pipe.alive = False
+            pipe.dropped_unsent += pipe.nmsgs
             if self.attached:
                 self.link.detach(pipe)
             pipe.notify_writable()

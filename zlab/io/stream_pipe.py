@@ -109,6 +109,8 @@ class StreamPipe(Pipe):
             hwm = self.hwm_out
             nmsgs = self.nmsgs
             if (hwm and nmsgs >= hwm) or not self.alive:
+                if nmsgs > self.peak_out:
+                    self.peak_out = nmsgs
                 return False
             chunks = self.chunks
             if type(msg) is bytes:
@@ -264,6 +266,7 @@ class StreamPipe(Pipe):
             sent = 0
         except OSError:
             return
+        self.bytes_out += sent
         self.ctl = [memoryview(data)[sent:]] if sent < len(data) else []
         if self.ctl and not self.want_write:
             self.want_write = True
@@ -328,6 +331,12 @@ class StreamPipe(Pipe):
 
     def queued_out(self) -> int:
         return self.nmsgs
+
+    def peak_queued_out(self) -> int:
+        return max(self.peak_out, self.nmsgs)
+
+    def is_connected(self) -> bool:
+        return self.alive and self.ready
 
     def pending_bytes(self) -> int:
         """Octets queued and not yet written."""

@@ -22,6 +22,9 @@ from zlab.errors import Again, ContextTerminated, ZMQError
 from zlab.options import Options
 from zlab.pipe import Inbox, Msg, Pipe, Signal, WakeFd
 
+#: departed peers whose counters statistics() still shows
+DEPARTED_KEPT = 32
+
 
 class SocketCore:
     """Pipes, inbox and blocking for one socket; subclasses add the routing of one type."""
@@ -41,6 +44,10 @@ class SocketCore:
         self.terminated = False
         self.fq = FairQueue(self)
         self._wakefd: WakeFd | None = None
+        #: peers that went away, newest last (their counters stay visible in statistics)
+        self.departed: deque[Pipe] = deque(maxlen=DEPARTED_KEPT)
+        #: socket-level counters (statistics): messages no peer could take, by reason
+        self.dropped: dict[str, int] = {}
 
     # -- pipes ------------------------------------------------------------------------------
     def attach(self, pipe: Pipe) -> bool:
@@ -62,8 +69,20 @@ class SocketCore:
         if pipe not in self.pipes:
             return
         self.pipes = [p for p in self.pipes if p is not pipe]
+        self.departed.append(pipe)
         self._detached(pipe)
         self.signal.notify()
+
+    def statistics(self) -> list[dict]:
+        """Every peer's counters (attached peers first, then recently departed ones)."""
+        rows = [p.statistics() for p in self.pipes]
+        attached = set(map(id, self.pipes))
+        rows += [p.statistics() for p in list(self.departed) if id(p) not in attached]
+        return rows
+
+    def count_drop(self, reason: str) -> None:
+        """A message no peer took (statistics)."""
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
     def prepare_wait(self) -> None:
         """A poller is about to wait on this socket: input must reach the inbox in the background
@@ -282,12 +301,14 @@ class LoadBalancer:
             if pipe.deliver(msg):
                 self.next = i + 1
                 return pipe
+            pipe.hwm_blocks += 1
             for k in range(1, n):
                 j = (i + k) % n
                 pipe = pipes[j]
                 if pipe.deliver(msg):
                     self.next = j + 1
                     return pipe
+                pipe.hwm_blocks += 1
         self.core.wait_for(self.writable, timeout)
         return self.send(msg, timeout)
 

@@ -24,6 +24,8 @@ class Pair(SocketCore):
         pipes = self.pipes
         if pipes and pipes[0].deliver(msg):
             return
+        if pipes:
+            pipes[0].hwm_blocks += 1
         self.wait_for(self.can_send, timeout)
         self.send(msg, timeout)
 

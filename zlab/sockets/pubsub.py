@@ -175,6 +175,9 @@ class FanOut:
     def send(self, msg: Msg) -> None:
         """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
         pipes = self.index.match(msg if type(msg) is bytes else msg[0])
+        if not pipes:
+            self.core.count_drop("no_subscriber")
+            return
         for pipe in pipes:
             if not pipe.deliver(msg) and pipe.alive:
                 pipe.dropped_hwm += 1

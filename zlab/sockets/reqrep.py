@@ -126,8 +126,10 @@ class Rep(SocketCore):
             raise ZMQError(Errno.EFSM)
         pipe = self.reply_pipe
         self.envelope = self.reply_pipe = None
-        if pipe is not None and pipe.alive:
-            pipe.deliver(envelope + _frames(msg))  # a full or gone requester loses its reply
+        if pipe is None or not pipe.alive:
+            self.count_drop("requester_gone")
+        elif not pipe.deliver(envelope + _frames(msg)):  # a full requester loses its reply
+            pipe.dropped_hwm += 1
 
     def can_send(self) -> bool:
         return self.envelope is not None
@@ -168,10 +170,15 @@ class Router(SocketCore):
         if pipe is None:
             if mandatory:
                 raise ZMQError(Errno.EHOSTUNREACH, "Host unreachable")
+            self.count_drop("unroutable")
             return
         body = msg[1] if len(msg) == 2 else msg[1:]
-        if pipe.deliver(body) or not mandatory:
+        if pipe.deliver(body):
             return
+        if not mandatory:
+            pipe.dropped_hwm += 1
+            return
+        pipe.hwm_blocks += 1
         self.wait_for(lambda: pipe.writable() or not pipe.alive, timeout)
         if not pipe.alive:
             raise ZMQError(Errno.EHOSTUNREACH, "Host unreachable")
