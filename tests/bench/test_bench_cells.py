@@ -58,13 +58,14 @@ def test_tiny_run_of_every_pattern_checks_counts(transport: str, tmp_path: Path)
 @pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
 def test_tiny_run_of_zlab_checks_counts(transport: str) -> None:
     """zlab through the same scenarios: every pattern it offers measures, with no message lost."""
-    patterns = [p for p in PATTERNS if p != "pubsub"]  # PUB/SUB arrives with its own issue
-    frame = zb.run("zlab", transport, patterns, [64], out=None, experiment="tiny", **TINY)
-    assert len(frame) == 6  # reqrep 1, pair 2, dealer-router 2, pushpull 1
+    frame = zb.run("zlab", transport, PATTERNS, [64], subscribers=2, out=None, experiment="tiny", **TINY)
+    assert len(frame) == 7  # reqrep 1, pair 2, dealer-router 2, pushpull 1, pubsub 1
     bad = frame[frame["status"] != "ok"]
     assert bad.empty, bad[["pattern", "mode", "failure_reason", "failure_detail"]].to_string()
-    flood = frame[frame["mode"] == "throughput"]
+    flood = frame[(frame["mode"] == "throughput") & (frame["pattern"] != "pubsub")]
     assert (flood["n_msgs"] == flood["n_sent"]).all() and (flood["n_msgs"] == 50).all()
+    pubsub = frame[frame["pattern"] == "pubsub"].iloc[0]
+    assert pubsub["n_msgs"] + pubsub["n_dropped"] == 2 * pubsub["n_sent"] and pubsub["n_msgs"] > 0
     latency = frame[frame["mode"] == "latency"]
     assert (latency["lat_p50_us"] > 0).all() and (latency["lat_p99_us"] >= latency["lat_p50_us"]).all()
 
