@@ -1,8 +1,8 @@
 """PUB, SUB, XPUB and XSUB (RFC 29): fan-out filtered by subscription, and the subscriptions.
 
 Owns: ``Subscriptions`` (a subscriber's counted prefixes), ``SubscriberIndex`` (a publisher's
-prefixes, each with the set of pipes subscribed to it), ``FanOut`` (deliver one message to every
-matching pipe, dropping for a full one) and the four socket types.
+prefixes, each with the set of pipes subscribed to it) and the four socket types; a publisher's
+``send`` is the fan-out (one message to every matching pipe, dropped for a full one).
 
 How subscriptions travel: a subscriber calls ``pipe.subscription(subscribe, topic)`` on each of
 its pipes; the transport sends it as the peer understands it (SUBSCRIBE/CANCEL commands to ZMTP
@@ -96,12 +96,14 @@ class SubscriberIndex:
     subscribed once (its subscriber counts them and cancels only the last).
     """
 
-    __slots__ = ("by_pipe", "lengths", "topics")
+    __slots__ = ("by_pipe", "everyone", "lengths", "topics")
 
     def __init__(self) -> None:
         self.topics: dict[bytes, set[Pipe]] = {}
         self.by_pipe: dict[Pipe, set[bytes]] = {}
         self.lengths: list[int] = []
+        #: the pipes subscribed to b"" when that is the only subscription (every message matches)
+        self.everyone: set[Pipe] | None = None
 
     def add(self, topic: bytes, pipe: Pipe) -> bool:
         """Subscribe ``pipe`` to ``topic``; True if no pipe was subscribed to it before."""
@@ -161,30 +163,7 @@ class SubscriberIndex:
 
     def _index(self) -> None:
         self.lengths = sorted({len(t) for t in self.topics})
-
-
-class FanOut:
-    """Deliver a message to every pipe whose subscriptions match it (RFC 29 "fan out")."""
-
-    __slots__ = ("core", "index")
-
-    def __init__(self, core: SocketCore, index: SubscriberIndex) -> None:
-        self.core = core
-        self.index = index
-
-    def send(self, msg: Msg) -> None:
-        """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
-        pipes = self.index.match(msg if type(msg) is bytes else msg[0])
-        if not pipes:
-            self.core.count_drop("no_subscriber")
-            return
-        for pipe in pipes:
-            if not pipe.deliver(msg) and pipe.alive:
-                pipe.dropped_hwm += 1
-
-    def full(self, msg: Msg) -> list[Pipe]:
-        """The matching pipes that would refuse ``msg`` now."""
-        return [p for p in self.index.match(msg if type(msg) is bytes else msg[0]) if not p.writable()]
+        self.everyone = self.topics[b""] if self.lengths == [0] else None
 
 
 class XPub(SocketCore):
@@ -203,7 +182,6 @@ class XPub(SocketCore):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.index = SubscriberIndex()
-        self.fanout = FanOut(self, self.index)
         self.gone: deque[Pipe] = deque()  # pipes detached by any thread, forgotten on ours
         self.queue: deque[Msg] = deque()  # messages for the application (XPUB)
         self.pipe_of: Pipe | None = None
@@ -263,11 +241,25 @@ class XPub(SocketCore):
 
     # -- the API ----------------------------------------------------------------------------------
     def send(self, msg: Msg, timeout: float | None) -> None:
-        if not self._ready.empty() or self.gone:
+        """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
+        if self.gone or not self._ready.empty():
             self._process()
-        if self.options.xpub_nodrop and self.fanout.full(msg):
-            self.wait_for(lambda: not self.fanout.full(msg), timeout)
-        self.fanout.send(msg)
+        if self.options.xpub_nodrop and self._full(msg):
+            self.wait_for(lambda: not self._full(msg), timeout)
+        index = self.index
+        pipes = index.everyone  # everybody wants everything: no matching at all
+        if pipes is None:
+            pipes = index.match(msg if type(msg) is bytes else msg[0])
+            if not pipes:
+                self.count_drop("no_subscriber")
+                return
+        for pipe in pipes:
+            if not pipe.deliver(msg) and pipe.alive:
+                pipe.dropped_hwm += 1
+
+    def _full(self, msg: Msg) -> list[Pipe]:
+        """The matching pipes that would refuse ``msg`` now (XPUB_NODROP)."""
+        return [p for p in self.index.match(msg if type(msg) is bytes else msg[0]) if not p.writable()]
 
     def recv(self, timeout: float | None) -> Msg:
         queue = self.queue
