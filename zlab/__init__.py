@@ -28,6 +28,7 @@ from zlab.errors import (
 )
 from zlab.frame import Frame, Message, MessageTracker
 from zlab.poll import Poller, select
+from zlab.proxy import device, proxy, proxy_steerable
 from zlab.socket import Socket
 
 __version__ = "0.1.0"
@@ -75,7 +76,10 @@ __all__ = [
     "ZMQBindError",
     "ZMQError",
     "ZMTP_VERSION",
+    "device",
     "has",
+    "proxy",
+    "proxy_steerable",
     "pyzmq_version",
     "select",
     "strerror",

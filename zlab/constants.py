@@ -179,6 +179,14 @@ class Errno(IntEnum):
     EMTHREAD = ZMQ_HAUSNUMERO + 54
 
 
+class DeviceType(IntEnum):
+    """Device types of ``zlab.device`` and ``zlab.devices`` (every one runs the same proxy)."""
+
+    STREAMER = 1
+    FORWARDER = 2
+    QUEUE = 3
+
+
 # Module-level names as pyzmq exposes them (zlab.PUSH, zlab.NOBLOCK, zlab.EAGAIN ...).
 _EXPORTED: dict[str, int] = {}
 for _enum in (
@@ -190,6 +198,7 @@ for _enum in (
     SecurityMechanism,
     ContextOption,
     Errno,
+    DeviceType,
 ):
     for _name, _member in _enum.__members__.items():
         _EXPORTED[_name] = _member
@@ -207,6 +216,7 @@ __all__ = [
     "SecurityMechanism",
     "ContextOption",
     "Errno",
+    "DeviceType",
     "ZMQ_HAUSNUMERO",
     *_EXPORTED,
 ]
