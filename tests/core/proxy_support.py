@@ -1,6 +1,7 @@
 """Helpers for the proxy and device tests: a proxy running in a thread, stopped cleanly at teardown.
 
-A ``ProxyRunner`` makes the proxy's own sockets in the test's context (LINGER 0, no timeouts, not in
+A ``ProxyRunner`` makes the proxy's own sockets in the test's context (a ``Lib`` of the core suite, or an
+``Impl`` of the interop suite: anything with ``name``, ``mod``, ``ctx``, ``sockets`` and ``bind``) (LINGER 0, no timeouts, not in
 ``lib.sockets``: only the proxy's thread touches them once it runs) and runs ``proxy`` or
 ``proxy_steerable`` in a thread. It records what the call returned or raised. ``stop()`` ends it the
 way an application does: the test's sockets are closed, the context is terminated (in a helper thread,
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from tests.core.support import SYNC_S, TEARDOWN_TIMEOUT_S, Lib
+from tests.core.support import SYNC_S, TEARDOWN_TIMEOUT_S
 
 LINGER = 17
 
@@ -22,7 +23,7 @@ LINGER = 17
 class ProxyRunner:
     """``lib.mod.proxy`` (or ``proxy_steerable``) over sockets it makes, in a background thread."""
 
-    def __init__(self, lib: Lib) -> None:
+    def __init__(self, lib: Any) -> None:
         self.lib = lib
         self.owned: list[Any] = []
         self.thread: threading.Thread | None = None
@@ -31,7 +32,8 @@ class ProxyRunner:
         self.stopped = False
 
     def socket(self, type_name: str, *binds: str, **options: Any) -> tuple[Any, list[str]]:
-        """A socket for the proxy, bound to each endpoint or transport given; returns it and where to connect."""
+        """A socket for the proxy, bound to each endpoint given (a transport for a ``Lib``); returns it and
+        where to connect."""
         lib = self.lib
         s = lib.ctx.socket(getattr(lib.mod, type_name))
         s.setsockopt(LINGER, 0)
@@ -48,7 +50,7 @@ class ProxyRunner:
                 self.error = exc
             finally:
                 terminated = isinstance(self.error, self.lib.mod.ContextTerminated)
-                if not (terminated and self.lib.is_zlab):  # zlab's term closes its sockets itself
+                if not (terminated and self.lib.name == "zlab"):  # zlab's term closes its sockets itself
                     for s in self.owned:
                         if not s.closed:
                             s.close(linger=0)
@@ -73,7 +75,7 @@ class ProxyRunner:
             self.join(TEARDOWN_TIMEOUT_S)
 
 
-def terminate(lib: Lib) -> None:
+def terminate(lib: Any) -> None:
     """Close the test's own sockets and terminate its context (bounded, in a helper thread): what ends a
     proxy or a device running in the background."""
     for s in lib.sockets:
