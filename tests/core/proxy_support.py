@@ -129,3 +129,24 @@ def serve_requests(mod: Any, clients: list[Any], workers: list[Any], rounds: int
                 if asked[i] < rounds:
                     c.send_multipart(question(i))
     return answered
+
+
+def check_topics_forwarded(pub: Any, subs: dict[bytes, Any]) -> None:
+    """``subs`` maps a topic to a SUB subscribed to it, behind a forwarder that ``pub`` publishes into.
+    Publishes probes until each subscription has reached the publisher, then checks each subscriber
+    gets exactly the messages whose first frame starts with its topic, in order."""
+    for topic, sub in subs.items():
+        for _ in range(int(SYNC_S * 1000 / 20)):
+            pub.send_multipart([topic, b"probe"])
+            if sub.poll(20):
+                break
+        else:
+            raise AssertionError(f"the subscription to {topic!r} never reached the publisher")
+        while sub.poll(50):
+            assert sub.recv_multipart() == [topic, b"probe"]
+    sent = [[b"A", b"1"], [b"B", b"2"], [b"C", b"3"], [b"AB", b"4"], [b"B", b"5"], [b"A", b"6"]]
+    for msg in sent:
+        pub.send_multipart(msg)
+    for topic, sub in subs.items():
+        expected = [m for m in sent if m[0].startswith(topic)]
+        assert [sub.recv_multipart() for _ in expected] == expected

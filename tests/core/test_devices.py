@@ -142,3 +142,22 @@ def test_device_connects_and_sets_options_before_binding(lib: Lib) -> None:
         assert sink.recv() == b"by name"
     finally:
         stop(lib, dev)
+
+
+def test_thread_proxy_with_the_default_monitor_type(lib: Lib) -> None:
+    """``ThreadProxy(in, out)`` makes a PUB monitor socket; unbound, it copies to nobody."""
+    devices = devices_of(lib)
+    dev = on_test_context(lib, devices.ThreadProxy(lib.PULL, lib.PUSH))
+    assert dev.mon_type == lib.PUB
+    fe_ep = bind(lib, dev, "in", "inproc")
+    be_ep = bind(lib, dev, "out", "inproc")
+    dev.start()
+    try:
+        producer = lib.socket("PUSH")
+        producer.connect(fe_ep)
+        consumer = lib.socket("PULL")
+        consumer.connect(be_ep)
+        producer.send(b"no one watches")
+        assert consumer.recv() == b"no one watches"
+    finally:
+        stop(lib, dev)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.proxy_support import ProxyRunner, serve_requests
+from tests.core.proxy_support import ProxyRunner, check_topics_forwarded, serve_requests
 from tests.core.support import SYNC_S, Lib
 
 
@@ -119,6 +119,22 @@ def test_streamer_holds_at_hwm_and_loses_nothing(lib: Lib, runner: ProxyRunner, 
     for i in range(sent):
         assert consumer.recv_multipart() == [b"%d" % i, body]
     assert consumer.poll(0) == 0
+
+
+def test_forwarder_xsub_xpub(lib: Lib, runner: ProxyRunner, transport: str) -> None:
+    """PUB -> XSUB | proxy | XPUB -> SUBs: subscriptions travel up through the proxy to the publisher,
+    and each subscriber gets exactly the messages that match its topic."""
+    xsub, (xsub_ep,) = runner.socket("XSUB", transport)
+    xpub, (xpub_ep,) = runner.socket("XPUB", transport)
+    runner.start(lib.mod.proxy, xsub, xpub)
+    pub = lib.socket("PUB")
+    pub.connect(xsub_ep)
+    subs = {}
+    for topic in (b"A", b"B"):
+        sub = subs[topic] = lib.socket("SUB")
+        sub.setsockopt(lib.SUBSCRIBE, topic)
+        sub.connect(xpub_ep)
+    check_topics_forwarded(pub, subs)
 
 
 def test_capture_gets_a_copy_of_each_message_both_ways(lib: Lib, runner: ProxyRunner) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.proxy_support import ProxyRunner, serve_requests
+from tests.core.proxy_support import ProxyRunner, check_topics_forwarded, serve_requests
 
 pytestmark = pytest.mark.interop
 
@@ -85,3 +85,23 @@ def test_streamer_with_capture_and_control(
     assert controller.recv() == b""
     runner.join()
     assert runner.error is None and runner.result == 0
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_forwarder_between_libzmq_pub_and_subs(
+    running: Any, make_impl: Any, new_endpoint: Any, proxy: str, transport: str
+) -> None:
+    """libzmq PUB -> XSUB | proxy | XPUB -> libzmq SUBs: subscriptions up, matching messages down."""
+    runner = running(proxy)
+    xsub, (xsub_ep,) = runner.socket("XSUB", new_endpoint(transport))
+    xpub, (xpub_ep,) = runner.socket("XPUB", new_endpoint(transport))
+    runner.start(runner.lib.mod.proxy, xsub, xpub)
+    z = make_impl("zmq")
+    pub = z.socket("PUB")
+    pub.connect(xsub_ep)
+    subs = {}
+    for topic in (b"A", b"B"):
+        subs[topic] = z.socket("SUB", subscribe=topic)
+        subs[topic].connect(xpub_ep)
+    check_topics_forwarded(pub, subs)
