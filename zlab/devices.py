@@ -1,8 +1,9 @@
 """Devices: proxies that make their own sockets and run in the background, with pyzmq's shape.
 
 Owns: ``Device`` / ``ThreadDevice`` (QUEUE, FORWARDER, STREAMER: a two-socket proxy), ``Proxy`` /
-``ThreadProxy`` (plus a capture, "mon", socket) and ``ProxySteerable`` / ``ThreadProxySteerable``
-(plus a control, "ctrl", socket).
+``ThreadProxy`` (plus a capture, "mon", socket), ``ProxySteerable`` / ``ThreadProxySteerable``
+(plus a control, "ctrl", socket) and ``MonitoredQueue`` / ``ThreadMonitoredQueue`` (copies with an
+in/out prefix frame); ``monitored_queue`` itself lives in ``zlab.proxy`` and is re-exported here.
 
 Rules: layer L3. A device is given socket *types*; ``bind_in``, ``connect_out``, ``setsockopt_mon`` ...
 only record what to do, and the sockets are made, configured (options first), bound and connected in
@@ -23,7 +24,7 @@ from typing import Any
 from zlab.constants import DeviceType, Errno, SocketType
 from zlab.context import Context
 from zlab.errors import ContextTerminated, ZMQBindError, ZMQError
-from zlab.proxy import proxy, proxy_steerable
+from zlab.proxy import monitored_queue, proxy, proxy_steerable
 from zlab.socket import Socket
 
 QUEUE = DeviceType.QUEUE
@@ -301,15 +302,43 @@ class ThreadProxySteerable(ProxySteerable, BackgroundDevice):
     """A ``ProxySteerable`` in a background thread."""
 
 
+class MonitoredQueue(Proxy):
+    """A ``Proxy`` whose copies on the mon socket start with ``in_prefix`` or ``out_prefix`` (where the
+    message came from); between two ROUTERs the routing ids are swapped (see ``monitored_queue``)."""
+
+    def __init__(
+        self,
+        in_type: int,
+        out_type: int,
+        mon_type: int = SocketType.PUB,
+        in_prefix: bytes = b"in",
+        out_prefix: bytes = b"out",
+    ) -> None:
+        super().__init__(in_type, out_type, mon_type)
+        self._in_prefix = in_prefix
+        self._out_prefix = out_prefix
+
+    def run_device(self) -> Any:
+        s = self._setup_sockets()
+        return monitored_queue(s["in"], s["out"], s["mon"], self._in_prefix, self._out_prefix)
+
+
+class ThreadMonitoredQueue(MonitoredQueue, BackgroundDevice):
+    """A ``MonitoredQueue`` in a background thread."""
+
+
 __all__ = [
     "FORWARDER",
     "QUEUE",
     "STREAMER",
     "BackgroundDevice",
     "Device",
+    "MonitoredQueue",
     "Proxy",
     "ProxySteerable",
     "ThreadDevice",
+    "ThreadMonitoredQueue",
     "ThreadProxy",
     "ThreadProxySteerable",
+    "monitored_queue",
 ]

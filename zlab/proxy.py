@@ -2,7 +2,8 @@
 
 Owns: moving whole messages between a frontend and a backend socket in both directions (a direction
 only when its source socket type can receive), copying each to a capture socket, and obeying a
-control socket (PAUSE, RESUME, TERMINATE, STATISTICS).
+control socket (PAUSE, RESUME, TERMINATE, STATISTICS); and pyzmq's ``monitored_queue`` (copies with
+a prefix frame per direction, routing ids swapped between two ROUTERs), on the same loop.
 
 Rules: layer L3. The loop works on the sockets' routing cores: one ``recv``/``send`` per message
 (never per frame), up to ``BURST`` messages one way before the other way and the control socket get
@@ -29,6 +30,7 @@ from typing import Any
 
 from zlab.constants import Errno, PollEvent, SocketType
 from zlab.errors import Again, ContextTerminated, ZMQError
+from zlab.frame import to_bytes
 from zlab.pipe import Msg
 from zlab.socket import Socket
 
@@ -45,7 +47,7 @@ FRONT_IN_N, FRONT_IN_B, FRONT_OUT_N, FRONT_OUT_B, BACK_IN_N, BACK_IN_B, BACK_OUT
 class _Direction:
     """One way through the proxy: a source, a destination, and a message waiting for room."""
 
-    __slots__ = ("dst", "held", "in_at", "out_at", "recv", "send", "src")
+    __slots__ = ("dst", "held", "in_at", "out_at", "prefix", "recv", "send", "src", "swap")
 
     def __init__(self, src: Socket, dst: Socket, in_at: int, out_at: int) -> None:
         self.src = src
@@ -55,6 +57,16 @@ class _Direction:
         self.held: Msg | None = None  # received, not yet accepted by the destination (HWM)
         self.in_at = in_at  # where its counters start in the statistics
         self.out_at = out_at
+        self.prefix: bytes | None = None  # monitored queue: the frame put before each capture copy
+        self.swap = False  # monitored queue between two ROUTERs: swap the first two frames
+
+    def adapt(self, msg: Msg) -> tuple[Msg, Msg]:
+        """The message to pass on, and its copy for the capture socket (monitored queue)."""
+        if self.swap and type(msg) is not bytes and len(msg) > 1:
+            msg = [msg[1], msg[0], *msg[2:]]
+        if self.prefix is None:
+            return msg, msg
+        return msg, [self.prefix, msg] if type(msg) is bytes else [self.prefix, *msg]
 
 
 def _count(stats: list[int], at: int, msg: Msg) -> None:
@@ -132,6 +144,7 @@ class _Proxy:
                 _count(stats, d.out_at, held)
         recv = d.recv
         capture = self.capture_send
+        adapt = d.adapt if d.prefix is not None or d.swap else None
         can_recv = d.src.core.can_recv
         n = 0
         while n < BURST:
@@ -145,7 +158,11 @@ class _Proxy:
             n += 1
             if stats is not None:
                 _count(stats, d.in_at, msg)
-            if capture is not None:
+            if adapt is not None:
+                msg, copy = adapt(msg)
+                if capture is not None:
+                    capture(copy, None)
+            elif capture is not None:
                 capture(msg, None)
             try:
                 send(msg, 0)
@@ -232,6 +249,25 @@ def proxy_steerable(
     an empty reply to every other command. Raises ``ContextTerminated`` when the context ends.
     """
     return _Proxy(frontend, backend, capture, control).run()
+
+
+def monitored_queue(
+    in_socket: Socket,
+    out_socket: Socket,
+    mon_socket: Socket,
+    in_prefix: bytes = b"in",
+    out_prefix: bytes = b"out",
+) -> Any:
+    """A proxy whose copies on ``mon_socket`` start with a frame saying where the message came from
+    (``in_prefix`` or ``out_prefix``), as pyzmq's ``zmq.devices.monitored_queue``. Between two ROUTERs
+    the first two frames (the routing ids) are swapped, so a message names its destination in its
+    second frame. Runs until the context is terminated (``ContextTerminated``)."""
+    p = _Proxy(in_socket, out_socket, mon_socket, None)
+    swap = in_socket.socket_type == SocketType.ROUTER and out_socket.socket_type == SocketType.ROUTER
+    for d in p.directions:
+        d.prefix = to_bytes(in_prefix if d.src is in_socket else out_prefix)
+        d.swap = swap
+    return p.run()
 
 
 def device(device_type: int, frontend: Socket, backend: Socket) -> Any:

@@ -161,3 +161,42 @@ def test_thread_proxy_with_the_default_monitor_type(lib: Lib) -> None:
         assert consumer.recv() == b"no one watches"
     finally:
         stop(lib, dev)
+
+
+def test_thread_monitored_queue_between_two_routers(lib: Lib, transport: str) -> None:
+    """ROUTER | monitored queue | ROUTER: a client names its worker in the second frame (the ids are
+    swapped on the way through, both ways), and the monitor sees each message after the swap, behind an
+    "in" or "out" frame."""
+    devices = devices_of(lib)
+    dev = on_test_context(
+        lib, devices.ThreadMonitoredQueue(lib.ROUTER, lib.ROUTER, lib.PUSH, b"from-in", b"from-out")
+    )
+    fe_ep = bind(lib, dev, "in", transport)
+    be_ep = bind(lib, dev, "out", transport)
+    mon_ep = bind(lib, dev, "mon", transport)
+    dev.start()
+    try:
+        tap = lib.socket("PULL")
+        tap.connect(mon_ep)
+        worker = lib.socket("DEALER", routing_id=b"W")
+        worker.connect(be_ep)
+        client = lib.socket("DEALER", routing_id=b"C")
+        client.connect(fe_ep)
+        for _ in range(int(SYNC_S * 1000 / 20)):  # until the worker is connected to the queue's ROUTER
+            client.send_multipart([b"W", b"ping"])
+            if worker.poll(20):
+                break
+        else:
+            pytest.fail("the worker never got a message")
+        while worker.poll(50):
+            assert worker.recv_multipart() == [b"C", b"ping"]
+        while tap.poll(50):
+            assert tap.recv_multipart() == [b"from-in", b"W", b"C", b"ping"]
+        client.send_multipart([b"W", b"question"])
+        assert worker.recv_multipart() == [b"C", b"question"]
+        worker.send_multipart([b"C", b"answer"])
+        assert client.recv_multipart() == [b"W", b"answer"]
+        assert tap.recv_multipart() == [b"from-in", b"W", b"C", b"question"]
+        assert tap.recv_multipart() == [b"from-out", b"C", b"W", b"answer"]
+    finally:
+        stop(lib, dev)
