@@ -10,9 +10,9 @@ Rules: layer L3. The loop works on the sockets' routing cores: one ``recv``/``se
 a turn, and a wait only when nothing can move. HWM is respected, never dropped at: a message the
 destination has no room for is held, its source is not read, and the proxy waits for room (a ROUTER
 destination drops unroutable messages itself, as it does for any sender). The proxy learns that a
-destination is full from a send that fails, not from POLLOUT beforehand as libzmq does: an inproc pipe
-wakes a writer only after a send it refused, so a POLLOUT gate could wait forever. Capture sends block, as in
-libzmq. A terminated context ends the proxy with ``ContextTerminated``.
+destination is full from a send that fails, not from POLLOUT beforehand as libzmq does: an inproc
+pipe wakes a writer only after a send it refused, so a POLLOUT gate could wait forever. Capture
+sends block, as in libzmq. A terminated context ends the proxy with ``ContextTerminated``.
 
 Control commands follow libzmq's documentation (and libzmq after 4.3.5): PAUSE stops moving messages,
 RESUME restarts, TERMINATE returns 0, STATISTICS replies with eight frames, each a native-endian
