@@ -1,12 +1,14 @@
 """Helpers for the proxy and device tests: a proxy running in a thread, stopped cleanly at teardown.
 
-A ``ProxyRunner`` makes the proxy's own sockets in the test's context (a ``Lib`` of the core suite, or an
-``Impl`` of the interop suite: anything with ``name``, ``mod``, ``ctx``, ``sockets`` and ``bind``) (LINGER 0, no timeouts, not in
-``lib.sockets``: only the proxy's thread touches them once it runs) and runs ``proxy`` or
-``proxy_steerable`` in a thread. It records what the call returned or raised. ``stop()`` ends it the
-way an application does: the test's sockets are closed, the context is terminated (in a helper thread,
-bounded), and the proxy's thread, on ContextTerminated, closes the sockets it was given (libzmq's
-term waits for that; zlab's term closes them itself).
+A ``ProxyRunner`` runs ``proxy`` or ``proxy_steerable`` in a thread over sockets it makes in the test's
+context: a ``Lib`` of the core suite or an ``Impl`` of the interop suite (anything with ``name``,
+``mod``, ``ctx``, ``sockets`` and ``bind``). Those sockets have LINGER 0, no timeouts, and are not in
+``lib.sockets``: once the proxy runs, only its thread touches them. The runner records what the call
+returned or raised. ``stop()`` ends it the way an application does: the test's sockets are closed, the
+context is terminated (in a helper thread, bounded), and the proxy's thread, on ContextTerminated,
+closes the sockets it was given (libzmq's term waits for that; zlab's term closes them itself).
+
+``serve_requests`` and ``check_topics_forwarded`` drive the traffic of a queue and of a forwarder.
 """
 
 from __future__ import annotations
