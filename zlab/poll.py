@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from zlab.constants import PollEvent
+from zlab.errors import ContextTerminated
 from zlab.socket import Socket
 
 POLLIN = PollEvent.POLLIN
@@ -62,6 +63,9 @@ class Poller:
         zsocks = [(s, f) for s, f in self.sockets if isinstance(s, Socket)]
         others = [(s, f) for s, f in self.sockets if not isinstance(s, Socket)]
         while True:
+            for s, _ in zsocks:
+                if s.core.terminated:  # as libzmq: a poll on a terminated context fails
+                    raise ContextTerminated()
             ready = [(s, ev) for s, f in zsocks if (ev := s._events() & f)]
             if others:
                 ready += self._poll_fds(others, 0)
@@ -105,7 +109,7 @@ class Poller:
         for sig in signals:
             sig.watchers.append(event.set)
         try:
-            if any(s._events() & f for s, f in zsocks):  # changed while we registered
+            if any(s.core.terminated or s._events() & f for s, f in zsocks):  # changed meanwhile
                 return
             event.wait(timeout)
         finally:
@@ -127,7 +131,7 @@ class Poller:
         for obj, flags in others:
             mask = (_select.POLLIN if flags & POLLIN else 0) | (_select.POLLOUT if flags & POLLOUT else 0)
             p.register(_fileno(obj), mask | _select.POLLERR)
-        if any(s._events() & f for s, f in zsocks):
+        if any(s.core.terminated or s._events() & f for s, f in zsocks):
             return
         p.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -159,3 +160,58 @@ def test_poll_multipart_readiness(lib: Lib) -> None:
     assert pull.poll(0) == lib.POLLIN
     pull.recv()
     assert pull.poll(0) == 0
+
+
+@pytest.mark.timeout(20)
+def test_poll_raises_when_the_context_terminates(lib: Lib) -> None:
+    """A thread blocked in poll() wakes with ContextTerminated when another terminates the context."""
+    ctx = lib.context()
+    pull = ctx.socket(lib.PULL)
+    pull.setsockopt(lib.LINGER, 0)
+    pull.bind(lib.endpoint("inproc"))
+    outcome: list[BaseException] = []
+    polling = threading.Event()
+
+    def poller() -> None:
+        p = lib.mod.Poller()
+        p.register(pull, lib.POLLIN)
+        polling.set()
+        try:
+            p.poll(10000)
+        except BaseException as exc:
+            outcome.append(exc)
+        pull.close()
+
+    t = threading.Thread(target=poller, daemon=True)
+    t.start()
+    polling.wait(5)
+    ctx.term()  # returns once the poller has closed its socket
+    t.join(5)
+    assert not t.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], lib.mod.ContextTerminated)
+
+
+@pytest.mark.timeout(20)
+def test_pollout_wakes_when_an_inproc_peer_drains(lib: Lib) -> None:
+    """A sender that waits for room with poll(POLLOUT), never failing a send, is woken by the drain."""
+    pull = lib.socket("PULL", rcvhwm=2)
+    ep = lib.bind(pull, "inproc")
+    push = lib.socket("PUSH", sndhwm=2)
+    push.connect(ep)
+    sent = 0
+    while push.poll(0, lib.POLLOUT):
+        push.send(b"%d" % sent)
+        sent += 1
+        assert sent < 100
+    drained = threading.Event()
+
+    def drain() -> None:
+        for _ in range(sent):
+            pull.recv()
+        drained.set()
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    assert push.poll(5000, lib.POLLOUT) == lib.POLLOUT
+    t.join(5)
+    assert drained.is_set()

@@ -77,7 +77,11 @@ class InprocPipe(Pipe):
         peer = self.peer
         if peer is None or not peer.alive:
             return False
-        return not self.hwm_out or len(peer.pending) < self.hwm_out
+        hwm = self.hwm_out
+        if hwm and len(peer.pending) >= hwm:
+            peer.paused = True  # so that the consumer wakes a poller waiting for room at low water
+            return len(peer.pending) < hwm
+        return True
 
     def terminate(self, linger: float | None = 0.0) -> None:
         """Tear down both ends: each socket forgets its pipe; queued messages stay readable."""
