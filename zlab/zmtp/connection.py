@@ -1,11 +1,14 @@
 """One ZMTP 3.1 connection as a sans-I/O state machine: bytes in, messages and events out.
 
-Owns: the greeting exchange, the NULL handshake (READY/ERROR with metadata), frame decoding with size
-limits, and the post-handshake commands (PING/PONG, SUBSCRIBE/CANCEL, ERROR). Rules: no sockets, threads,
-selectors, asyncio or clock; imports only zlab.constants and zlab.errors (plus sibling modules). Every
-protocol violation raises ``zlab.errors.ProtocolError`` (``HandshakeRefused`` for refusals) and closes the
+Owns: the greeting exchange, driving the security mechanism's handshake (mechanism.py: NULL, PLAIN,
+CURVE), the peer's Socket-Type check, the ZAP pause, frame decoding with size limits, and the
+post-handshake commands (PING/PONG, SUBSCRIBE/CANCEL, ERROR). Rules: no sockets, threads, selectors,
+asyncio or clock; imports only zlab.constants and zlab.errors (plus sibling modules). Every protocol
+violation raises ``zlab.errors.ProtocolError`` (``HandshakeRefused`` for refusals) and closes the
 connection. ``_receive_frames`` is the receive hot path of every tcp/ipc message: one loop, locals only,
 no per-frame objects; messages are plain ``bytes`` (one frame) or ``list[bytes]`` (multipart).
+Mechanisms that wrap their traffic (CURVE) get their own decode and output paths after the handshake
+(bound per instance), so NULL and PLAIN traffic never pays for them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from .commands import (
     Subscribe,
     UnknownCommand,
     decode_error_reason,
-    decode_metadata,
     decode_ping,
     encode_error_reason,
     encode_metadata,
@@ -34,28 +36,33 @@ from .commands import (
 from .compat import SENDS_IDENTITY, SOCKET_TYPE_BY_NAME, SOCKET_TYPE_NAME, compatible
 from .frames import FLAGS_RESERVED, MAX_FRAME_SIZE, MAX_SHORT, command_frame, encode_message
 from .greeting import GREETING_SIZE, build_greeting, check_greeting, negotiated_minor
+from .mechanism import Command, Mechanism, Refused, ZapReply
+from .null import NullMechanism
 
 HANDSHAKE_COMMAND_MAX = 64 * 1024
 """Largest command body accepted before the handshake completes (a lying length must not cost memory).
 Handshake commands are not subject to ``max_msg_size``, which limits every frame after the handshake."""
+HANDSHAKE_BUFFER_MAX = 2 * HANDSHAKE_COMMAND_MAX
+"""Most octets held while the handshake waits for a ZAP verdict (a legitimate peer sends nothing then)."""
 
 _CMD_MORE = 0x05  # COMMAND | MORE: illegal combination
 _unpack_size = struct.Struct(">Q").unpack_from  # the 8-octet big-endian size of a long frame
 
 
 class Connection:
-    """The protocol state of one ZMTP connection (either side; ZMTP NULL is symmetric).
+    """The protocol state of one ZMTP connection (either side).
 
     On construction our full 64-octet greeting is queued in :meth:`data_to_send`; as soon as the peer's
-    greeting has arrived our READY is queued too (we never wait for the peer's READY, as libzmq doesn't).
-    Feed received bytes to :meth:`receive_data`, which returns complete application messages and appends
-    control events to :attr:`events`.
+    greeting has arrived the mechanism's first commands are queued too (NULL: our READY; we never wait
+    for the peer's READY, as libzmq doesn't). Feed received bytes to :meth:`receive_data`, which returns
+    complete application messages and appends control events to :attr:`events`.
 
     `socket_type` is a ZMTP socket type (PAIR..XSUB); `routing_id` is sent as the ``Identity`` property by
     REQ, DEALER and ROUTER; `max_msg_size` (>= 0) limits every frame body after the handshake (libzmq's
     MAXMSGSIZE is per frame too), checked on the frame header before any of its body is buffered;
-    `metadata` adds READY properties (e.g. ``{"X-App": b"1"}``). Only the NULL `mechanism` exists so far
-    (others raise NotImplementedError); `as_server` is kept for PLAIN/CURVE and always sent as 0 for NULL.
+    `metadata` adds READY properties (e.g. ``{"X-App": b"1"}``). `mechanism` is a ``Mechanism`` object
+    (``NullMechanism``, ``PlainClient``, ...) or ``b"NULL"``; a server-side mechanism made with
+    ``zap=True`` pauses the handshake with a ``ZapRequest`` event until :meth:`zap_reply`.
     """
 
     def __init__(
@@ -65,19 +72,21 @@ class Connection:
         routing_id: bytes = b"",
         max_msg_size: int = -1,
         metadata: Mapping[str, bytes] | None = None,
-        mechanism: bytes = b"NULL",
+        mechanism: Mechanism | bytes = b"NULL",
         as_server: bool = False,
     ) -> None:
         if socket_type not in SOCKET_TYPE_NAME:
             raise ValueError(f"socket type {socket_type!r} has no ZMTP handshake")
-        if mechanism != b"NULL":
-            raise NotImplementedError(f"mechanism {mechanism!r} is not implemented (only NULL)")
+        if isinstance(mechanism, bytes):
+            if mechanism != b"NULL":
+                raise NotImplementedError(f"mechanism {mechanism!r} needs its options: pass a Mechanism")
+            mechanism = NullMechanism(as_server=as_server)
         self.socket_type = int(socket_type)
         self.routing_id = bytes(routing_id)
         self.max_msg_size = max_msg_size
         self.mechanism = mechanism
-        self.as_server = as_server
-        #: Control events in arrival order (HandshakeDone, PeerError, Ping, Pong, Subscribe, Cancel, ...).
+        self.as_server = mechanism.as_server
+        #: Control events in arrival order (HandshakeDone, PeerError, Ping, Pong, Subscribe, ZapRequest...).
         self.events: deque = deque()
         self.handshake_done = False
         self.closed = False
@@ -91,10 +100,15 @@ class Connection:
             props["Identity"] = self.routing_id
         if metadata:
             props.update(metadata)
-        self._ready_frame = command_frame(b"READY", encode_metadata(props))
+        self._metadata = encode_metadata(props)
+        name = mechanism.name
         # NULL: as-server MUST be zero whatever our role.
-        self._out: list[bytes] = [build_greeting(mechanism, as_server and mechanism != b"NULL")]
-        self._pending_subs: list[tuple[bool, bytes]] = []  # (subscribe?, topic) before peer_minor is known
+        self._out: list[bytes] = [build_greeting(name, mechanism.as_server and name != b"NULL")]
+        self._pending_subs: list[tuple[bool, bytes]] = []  # (subscribe?, topic) until output opens
+        self._output_open = False  # ordinary commands may be queued (the mechanism says when)
+        self._zap_asked = False
+        self._zap_waiting = False  # a ZapRequest is out: handshake input waits in _pre
+        self._lazy: list[tuple[bool, bytes]] = []  # wrapping mechanisms: output encoded by data_to_send
 
         # Handshake input (greeting + commands); bounded by the greeting size and HANDSHAKE_COMMAND_MAX.
         self._pre = bytearray()
@@ -113,22 +127,50 @@ class Connection:
     # ------------------------------------------------------------------ output
 
     def data_to_send(self) -> bytes:
-        """Return and clear the protocol output queued so far (greeting, READY, PONG, ERROR, commands)."""
+        """Return and clear the protocol output queued so far (greeting, handshake, PONG, ERROR, commands).
+
+        With a mechanism that wraps traffic, output queued after the handshake is encoded here, so the
+        caller must serialise this with the encoding of outgoing messages (wire order = nonce order).
+        """
         out = self._out
         if not out:
             return b""
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
 
+    def _data_to_send_wrapped(self) -> bytes:
+        """data_to_send after the handshake of a wrapping mechanism (bound per instance)."""
+        lazy = self._lazy
+        if lazy:
+            self._lazy = []
+            mech = self.mechanism
+            for command, payload in lazy:
+                if command:
+                    self._out.append(mech.encode_command(payload))
+                else:
+                    mech.encode([payload], self._out)
+        return Connection.data_to_send(self)
+
     def encode(self, frames: Sequence[bytes]) -> bytes:
         """One message as wire bytes (convenience for tests and cold paths; the engine uses encode_message)."""
         out: list = []
-        encode_message(frames, out)
+        if self.handshake_done and self.mechanism.wraps_traffic:
+            self.mechanism.encode(frames, out)
+        else:
+            encode_message(frames, out)
         return b"".join(out)
 
     def send_command(self, name: bytes, data: bytes = b"") -> None:
         """Queue a command frame (name 1..255 octets) in :meth:`data_to_send`."""
-        self._out.append(command_frame(name, data))
+        if not 0 < len(name) <= MAX_SHORT:
+            raise ValueError("command name must be 1..255 octets")
+        self._queue_command(name, data)
+
+    def _queue_command(self, name: bytes, data: bytes) -> None:
+        if self.handshake_done and self.mechanism.wraps_traffic:
+            self._lazy.append((True, bytes((len(name),)) + name + data))
+        else:
+            self._out.append(command_frame(name, data))
 
     def ping(self, ttl_deciseconds: int = 0, context: bytes = b"") -> None:
         """Queue a PING with a TTL in deciseconds (0..65535) and up to 16 octets of context."""
@@ -136,13 +178,13 @@ class Connection:
             raise ValueError("PING TTL must be 0..65535 deciseconds")
         if len(context) > PING_CONTEXT_MAX:
             raise ValueError("PING context is at most 16 octets")
-        self._out.append(command_frame(b"PING", ttl_deciseconds.to_bytes(2, "big") + bytes(context)))
+        self._queue_command(b"PING", ttl_deciseconds.to_bytes(2, "big") + bytes(context))
 
     def subscribe(self, topic: bytes) -> None:
         """Queue a subscription: SUBSCRIBE command to a 3.1 peer, message 0x01+topic to a 3.0 peer.
 
-        Before the peer's greeting has arrived the version is unknown: the subscription is held and queued
-        right after our READY.
+        Until the handshake lets commands out (NULL: right after our READY) the version is unknown: the
+        subscription is held and queued then.
         """
         self._subscription(True, bytes(topic))
 
@@ -152,15 +194,19 @@ class Connection:
 
     def error(self, reason: str) -> None:
         """Queue an ERROR command (reason truncated to 255 octets)."""
-        self._out.append(command_frame(b"ERROR", encode_error_reason(reason)))
+        self._queue_command(b"ERROR", encode_error_reason(reason))
 
     def _subscription(self, subscribe: bool, topic: bytes) -> None:
-        if self.peer_minor is None:
+        if not self._output_open:
             self._pending_subs.append((subscribe, topic))
         elif self.peer_minor == 0:
-            encode_message([(b"\x01" if subscribe else b"\x00") + topic], self._out)
+            body = (b"\x01" if subscribe else b"\x00") + topic
+            if self.handshake_done and self.mechanism.wraps_traffic:
+                self._lazy.append((False, body))
+            else:
+                encode_message([body], self._out)
         else:
-            self._out.append(command_frame(b"SUBSCRIBE" if subscribe else b"CANCEL", topic))
+            self._queue_command(b"SUBSCRIBE" if subscribe else b"CANCEL", topic)
 
     # ------------------------------------------------------------------ input
 
@@ -204,28 +250,50 @@ class Connection:
                 return self._receive_frames(rest, out)
             return out
         except ProtocolError as exc:
-            self.closed = True
-            exc.messages = out  # type: ignore[attr-defined]
+            self._failed(exc, out)
             raise
 
+    def zap_reply(self, reply: ZapReply) -> list:
+        """The ZAP handler's answer to the ``ZapRequest`` event: the handshake goes on (200) or the peer
+        is refused (``Refused`` raised, with ``status``; an ERROR may be queued). Returns the messages
+        that input held during the wait completes (a legitimate peer sends none)."""
+        if self.closed:
+            raise ProtocolError("connection is closed")
+        if not self._zap_waiting:
+            raise ValueError("no ZAP request is waiting for a reply")
+        self._zap_waiting = False
+        out: list = []
+        try:
+            self._step(self.mechanism.zap_reply(reply))
+            rest = self._receive_handshake(b"")
+            if rest:
+                return self._receive_frames(rest, out)
+            return out
+        except ProtocolError as exc:
+            self._failed(exc, out)
+            raise
+
+    def _failed(self, exc: ProtocolError, out: list) -> None:
+        self.closed = True
+        if isinstance(exc, Refused) and exc.error is not None:
+            self._out.append(command_frame(b"ERROR", encode_error_reason(exc.error)))
+        exc.messages = out  # type: ignore[attr-defined]
+
     def _receive_handshake(self, data: bytes) -> bytes | None:
-        """Consume greeting and handshake commands; return the bytes after the peer's READY, if reached."""
+        """Consume greeting and handshake commands; return the bytes after the handshake, if it ended."""
         pre = self._pre
         pre += data
         if not self._greeting_done:
-            check_greeting(pre, self.mechanism)
+            check_greeting(pre, self.mechanism.name)
             if len(pre) < GREETING_SIZE:
                 return None
             self.peer_minor = negotiated_minor(pre)
             self._greeting_done = True
             del pre[:GREETING_SIZE]
-            self._out.append(self._ready_frame)
-            pending, self._pending_subs = self._pending_subs, []
-            for subscribe, topic in pending:
-                self._subscription(subscribe, topic)
+            self._step(self.mechanism.start(self._metadata))
         pos = 0
         n = len(pre)
-        while pos < n:
+        while pos < n and not self.handshake_done and not self._zap_waiting:
             flags = pre[pos]
             if flags & FLAGS_RESERVED:
                 raise ProtocolError(f"reserved flag bits set: {flags:#04x}")
@@ -245,46 +313,72 @@ class Connection:
             body = bytes(pre[pos + hl : end])
             pos = end
             self._handshake_command(body)
-            if self.handshake_done:
-                rest = bytes(pre[pos:])
-                self._pre = bytearray()
-                return rest
+        if self.handshake_done:
+            rest = bytes(pre[pos:])
+            self._pre = bytearray()
+            return rest
         del pre[:pos]
+        if len(pre) > HANDSHAKE_BUFFER_MAX:
+            raise ProtocolError("too much input while the handshake waits")
         return None
 
     def _handshake_command(self, body: bytes) -> None:
         name, data = split_command(body)
-        if name == b"READY":
-            props = decode_metadata(data)
-            lower = {k.lower(): v for k, v in props.items()}
-            type_name = lower.get("socket-type")
-            peer_type = None
-            if type_name is not None:
-                peer_type = SOCKET_TYPE_BY_NAME.get(type_name)
-                if peer_type is None:
-                    peer_type = SOCKET_TYPE_BY_NAME.get(type_name.upper())
-            if peer_type is None or not compatible(self.socket_type, peer_type):
-                self.error("Invalid socket type")
-                raise HandshakeRefused(f"incompatible peer socket type {type_name!r}")
-            self.peer_socket_type = peer_type
-            self.peer_routing_id = lower.get("identity", b"")
-            self.peer_metadata = props
-            self.handshake_done = True
-            assert self.peer_minor is not None
-            self.events.append(HandshakeDone(peer_type, self.peer_routing_id, self.peer_minor, props))
-        elif name == b"ERROR":
+        if name == b"ERROR":
             reason = decode_error_reason(data)
             self.events.append(PeerError(reason))
             raise HandshakeRefused(f"peer refused the handshake: {reason}")
-        else:
-            raise ProtocolError(f"unexpected command {name!r} during the handshake")
+        self._step(self.mechanism.receive(name, data))
+
+    def _step(self, commands: list[Command]) -> None:
+        """Queue what the mechanism produced; report a ZAP request; finish the handshake when done."""
+        out = self._out
+        for name, data in commands:
+            out.append(command_frame(name, data))
+        mech = self.mechanism
+        if mech.zap_request is not None and not self._zap_asked:
+            self._zap_asked = self._zap_waiting = True
+            self.events.append(mech.zap_request)
+        if mech.done and not self.handshake_done:
+            self._finish_handshake()
+        if not self._output_open and (mech.output_open or self.handshake_done):
+            self._output_open = True
+            pending, self._pending_subs = self._pending_subs, []
+            for subscribe, topic in pending:
+                self._subscription(subscribe, topic)
+
+    def _finish_handshake(self) -> None:
+        """The mechanism is done: check the peer's Socket-Type, report HandshakeDone, switch to traffic."""
+        props = self.mechanism.peer_metadata
+        lower = {k.lower(): v for k, v in props.items()}
+        type_name = lower.get("socket-type")
+        peer_type = None
+        if type_name is not None:
+            peer_type = SOCKET_TYPE_BY_NAME.get(type_name)
+            if peer_type is None:
+                peer_type = SOCKET_TYPE_BY_NAME.get(type_name.upper())
+        if peer_type is None or not compatible(self.socket_type, peer_type):
+            raise Refused(f"incompatible peer socket type {type_name!r}", error="Invalid socket type")
+        self.peer_socket_type = peer_type
+        self.peer_routing_id = lower.get("identity", b"")
+        self.peer_metadata = props
+        self.handshake_done = True
+        if self.mechanism.wraps_traffic:  # bound per instance: NULL/PLAIN keep the class's fast paths
+            mech = self.mechanism
+            self._limit = self._limit if self._limit == MAX_FRAME_SIZE else self._limit + mech.frame_overhead
+            self._payload_limit = self.max_msg_size if self.max_msg_size >= 0 else MAX_FRAME_SIZE
+            self._receive_frames = self._receive_wrapped  # type: ignore[method-assign]
+            self._deliver = self._deliver_wrapped  # type: ignore[method-assign]
+            self.data_to_send = self._data_to_send_wrapped  # type: ignore[method-assign]
+        assert self.peer_minor is not None
+        self.events.append(HandshakeDone(peer_type, self.peer_routing_id, self.peer_minor, props))
 
     def _command(self, body: bytes) -> None:
         """A command frame after the handshake."""
         name, data = split_command(body)
         if name == b"PING":
             ping = decode_ping(data)
-            self._out.append(command_frame(b"PONG", ping.context[:PING_CONTEXT_MAX]))
+            self._queue_command(b"PONG", ping.context[:PING_CONTEXT_MAX])
             self.events.append(ping)
         elif name == b"PONG":
             self.events.append(Pong(data))
@@ -455,3 +549,50 @@ class Connection:
         if pos < n:
             self._stash(data, pos)
         return out
+
+    # ------------------------------------------------------------------ wrapped traffic (CURVE)
+
+    def _receive_wrapped(self, data: bytes, out: list) -> list:
+        """Decode frames after the handshake of a mechanism that wraps traffic (bound per instance)."""
+        n = len(data)
+        pos = 0
+        if self._hdr or self._pflags >= 0:
+            pos = self._resume(data, out)
+        limit = self._limit
+        deliver = self._deliver_wrapped
+        while pos < n:
+            flags = data[pos]
+            self._check_flags(flags)
+            hl = 9 if flags & 0x02 else 2
+            if n - pos < hl:
+                break
+            size = data[pos + 1] if hl == 2 else _unpack_size(data, pos + 1)[0]
+            if size > limit:
+                raise ProtocolError("message too large")
+            end = pos + hl + size
+            if end > n:
+                break
+            deliver(flags, data[pos + hl : end], out)
+            pos = end
+        if pos < n:
+            self._stash(data, pos)
+        return out
+
+    def _deliver_wrapped(self, flags: int, body: bytes, out: list) -> None:
+        """One complete wire frame of a wrapping mechanism: unwrap it, then handle its payload."""
+        if not flags & 0x04:
+            raise ProtocolError("a message frame in clear where the mechanism wraps traffic")
+        mflags, payload = self.mechanism.decode(body)
+        if mflags & 0x02:
+            self._command(payload)
+        elif len(payload) > self._payload_limit:
+            raise ProtocolError("message too large")
+        elif mflags & 0x01:
+            self._parts.append(payload)
+        elif self._parts:
+            parts = self._parts
+            parts.append(payload)
+            out.append(parts)
+            self._parts = []
+        else:
+            out.append(payload)
