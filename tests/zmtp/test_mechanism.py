@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from tests.zmtp._util import greeting, pump, ready
 from zlab.constants import SocketType as T
 from zlab.errors import HandshakeRefused, ProtocolError
 from zlab.zmtp import (
@@ -24,8 +25,6 @@ from zlab.zmtp import (
 from zlab.zmtp.commands import decode_metadata
 from zlab.zmtp.frames import command_frame
 from zlab.zmtp.mechanism import Command, Mechanism
-
-from ._util import greeting, pump, ready
 
 
 def zap_server(socket_type: int = T.REP) -> Connection:

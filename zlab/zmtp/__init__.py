@@ -14,6 +14,7 @@ from .connection import Connection
 from .frames import FLAG_COMMAND, FLAG_LONG, FLAG_MORE, encode_message
 from .mechanism import Mechanism, Refused, ZapReply, ZapRequest
 from .null import NullMechanism
+from .plain import PlainClient, PlainServer
 
 __all__ = [
     "FLAG_COMMAND",
@@ -25,6 +26,8 @@ __all__ = [
     "Mechanism",
     "NullMechanism",
     "PeerError",
+    "PlainClient",
+    "PlainServer",
     "Ping",
     "Pong",
     "Refused",
