@@ -3,7 +3,7 @@
 L0  zlab.constants, zlab.errors
 L1  zlab.zmtp.*  (sans-I/O protocol), zlab.pipe, zlab.options
 L2  zlab.sockets.*, zlab.io.*  (never each other)
-L3  zlab (the package), zlab.context, zlab.socket, zlab.poll, zlab.utils.*, zlab.devices, zlab.asyncio
+L3  zlab (the package), zlab.context, zlab.socket, zlab.poll, zlab.utils.*, zlab.auth.*, zlab.devices, zlab.asyncio
 L4  zlab.bench.*, zlab.cli, zlab.__main__
 
 zlab.zmtp.* is pure: bytes in, events out. It imports no I/O, threading or clock module, and of zlab only
@@ -35,7 +35,6 @@ EXACT: dict[str, int] = {
     "zlab.poll": 3,
     "zlab.frame": 3,  # Frame / MessageTracker, what copy=False gives
     "zlab.proxy": 3,
-    "zlab.auth": 3,
     "zlab.devices": 3,
     "zlab.asyncio": 3,
     "zlab.cli": 4,
@@ -46,6 +45,7 @@ PACKAGES: dict[str, int] = {
     "zlab.sockets": 2,
     "zlab.io": 2,
     "zlab.utils": 3,
+    "zlab.auth": 3,
     "zlab.bench": 4,
 }
 LAYER_NAMES = {0: "L0 base", 1: "L1 protocol/pipes", 2: "L2 sockets/io", 3: "L3 facade", 4: "L4 lab"}

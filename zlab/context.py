@@ -17,6 +17,7 @@ from zlab.constants import ContextOption
 from zlab.errors import ContextTerminated
 from zlab.io.inproc import InprocRegistry
 from zlab.io.reactor import Reactor
+from zlab.io.zap import ZapClient
 from zlab.socket import Socket
 
 #: how long term() lets a socket that was never closed, with LINGER -1, flush its messages
@@ -36,6 +37,7 @@ class Context:
         self._sockets: weakref.WeakSet[Socket] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._reactor: Reactor | None = None
+        self._zap: ZapClient | None = None
         self.closed = False
         self._options: dict[int, int] = {
             ContextOption.IO_THREADS: io_threads,
@@ -64,6 +66,16 @@ class Context:
                     r = self._reactor = Reactor(name=f"zlab-io-{id(self):x}")
                     r.start()
         return r
+
+    def _zap_client(self) -> ZapClient:
+        """The context's ZAP client (what a server-side connection asks its ZAP handler through)."""
+        zap = self._zap
+        if zap is None:
+            with self._lock:
+                zap = self._zap
+                if zap is None:
+                    zap = self._zap = ZapClient(self.inproc, lambda: self.reactor)
+        return zap
 
     def _reactor_call(self, fn: Any, *args: Any) -> None:
         r = self._reactor

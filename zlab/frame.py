@@ -27,13 +27,16 @@ class MessageTracker:
 class Frame:
     """One message frame (``recv(copy=False)`` returns these); ``Message`` is an alias."""
 
-    __slots__ = ("_bytes", "more", "properties", "tracker")
+    __slots__ = ("_bytes", "meta", "more", "properties", "tracker")
 
     def __init__(self, data: Any = b"", track: bool = False, copy: bool | None = None) -> None:
         self._bytes = to_bytes(data) if data is not None else b""
         self.more = False
         self.tracker = MessageTracker() if track else None
         self.properties: dict[str, str] = {}
+        #: the properties of the connection a received frame came on (shared, never copied):
+        #: Socket-Type, Identity, Peer-Address, User-Id and ZAP metadata, as ``Frame.get`` shows them
+        self.meta: dict[str, bytes] | None = None
 
     @property
     def bytes(self) -> bytes:
@@ -48,10 +51,13 @@ class Frame:
     def get(self, option: int | str) -> Any:
         """A frame property: ``zlab.MORE`` (1) or a metadata name such as ``"Socket-Type"``."""
         if isinstance(option, str):
-            try:
-                return self.properties[option]
-            except KeyError:
-                raise ZMQError(Errno.EINVAL, f"no property {option!r}") from None
+            value = self.properties.get(option)
+            if value is not None:
+                return value
+            meta = self.meta
+            if meta is not None and option in meta:
+                return meta[option].decode("utf-8", "replace")
+            raise ZMQError(Errno.EINVAL, f"no property {option!r}")
         if option == 1:
             return int(self.more)
         raise ZMQError(Errno.EINVAL, f"unknown frame option {option!r}")

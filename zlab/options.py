@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zlab.constants import Errno, SocketOption
+from zlab.constants import Errno, SecurityMechanism, SocketOption
 from zlab.errors import ZMQError
 
 INT_MAX = 2**31 - 1
@@ -62,7 +62,30 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.MECHANISM: OptionSpec("mechanism", "int", readonly=True),
     _O.XPUB_VERBOSE: OptionSpec("xpub_verbose", "bool"),
     _O.XPUB_NODROP: OptionSpec("xpub_nodrop", "bool"),
+    _O.PLAIN_SERVER: OptionSpec("plain_server", "bool"),
+    _O.PLAIN_USERNAME: OptionSpec("plain_username", "bytes"),
+    _O.PLAIN_PASSWORD: OptionSpec("plain_password", "bytes"),
+    _O.ZAP_DOMAIN: OptionSpec("zap_domain", "bytes"),
+    _O.CURVE_SERVER: OptionSpec("curve_server", "bool"),
+    _O.CURVE_PUBLICKEY: OptionSpec("curve_publickey", "bytes", maxlen=41),
+    _O.CURVE_SECRETKEY: OptionSpec("curve_secretkey", "bytes", maxlen=41),
+    _O.CURVE_SERVERKEY: OptionSpec("curve_serverkey", "bytes", maxlen=41),
 }
+
+_M = SecurityMechanism
+#: security options and what setting them does to MECHANISM and the server role, as in libzmq:
+#: (mechanism, as_server: True/False, or None = the option's own value)
+_SECURITY: dict[int, tuple[int, bool | None]] = {
+    _O.PLAIN_SERVER: (_M.PLAIN, None),
+    _O.PLAIN_USERNAME: (_M.PLAIN, False),
+    _O.PLAIN_PASSWORD: (_M.PLAIN, False),
+    _O.CURVE_SERVER: (_M.CURVE, None),
+    _O.CURVE_PUBLICKEY: (_M.CURVE, None),
+    _O.CURVE_SECRETKEY: (_M.CURVE, None),
+    _O.CURVE_SERVERKEY: (_M.CURVE, False),
+}
+#: CURVE keys are 32 octets, or 40 Z85 characters (41 with libzmq's terminating NUL)
+CURVE_KEY_SIZES = (32, 40, 41)
 
 
 @dataclass(slots=True)
@@ -100,6 +123,17 @@ class Options:
     mechanism: int = 0
     xpub_verbose: bool = False
     xpub_nodrop: bool = False
+    #: the security mechanism's server role (PLAIN_SERVER or CURVE_SERVER, whichever was set last)
+    as_server: bool = False
+    plain_server: bool = False
+    plain_username: bytes = b""
+    plain_password: bytes = b""
+    zap_domain: bytes = b""
+    curve_server: bool = False
+    #: CURVE keys as given (32 octets or Z85 text); the CURVE mechanism decodes them
+    curve_publickey: bytes = b""
+    curve_secretkey: bytes = b""
+    curve_serverkey: bytes = b""
     extra: dict[int, object] = field(default_factory=dict)
 
     def set(self, option: int, value: object) -> None:
@@ -116,7 +150,11 @@ class Options:
                 raise TypeError(f"{_name(option)} takes bytes, not {type(value).__name__}") from None
             if len(data) > spec.maxlen or (spec.attr == "routing_id" and (not data or data[:1] == b"\x00")):
                 raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets, not starting with 0")
+            if spec.attr.startswith("curve_") and len(data) not in CURVE_KEY_SIZES:
+                raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 32 octets or 40 Z85 characters")
             setattr(self, spec.attr, data)
+            if option in _SECURITY:
+                self._security(option, True)
             return
         if not isinstance(value, int) or (isinstance(value, bool) and spec.kind != "bool"):
             raise TypeError(f"{_name(option)} takes an int, not {type(value).__name__}")
@@ -127,8 +165,21 @@ class Options:
             if spec.strict and ivalue not in (0, 1):
                 raise ZMQError(Errno.EINVAL, f"invalid value {value!r} for {_name(option)}: 0 or 1")
             setattr(self, spec.attr, bool(ivalue))
+            if option in _SECURITY:
+                self._security(option, bool(ivalue))
         else:
             setattr(self, spec.attr, ivalue)
+
+    def _security(self, option: int, value: bool) -> None:
+        """Setting a PLAIN/CURVE option selects that mechanism (and maybe the role), as in libzmq."""
+        mechanism, as_server = _SECURITY[option]
+        self.mechanism = int(mechanism)
+        if as_server is None and option in (_O.PLAIN_SERVER, _O.CURVE_SERVER):
+            as_server = value
+        if as_server is not None:
+            self.as_server = as_server
+        self.plain_server = self.as_server and mechanism == _M.PLAIN
+        self.curve_server = self.as_server and mechanism == _M.CURVE
 
     def get(self, option: int) -> int | bytes:
         """The stored value of ``option`` (bools as 0/1, like libzmq)."""

@@ -77,6 +77,7 @@ class Socket:
         if hasattr(core, "subscriptions"):  # SUB, XSUB: connections send these when they are made
             link.subscriptions = core.subscriptions
             link.sub_lock = core.sub_lock
+        link.zap = context._zap_client
         object.__setattr__(self, "link", link)
         object.__setattr__(self, "_closed", False)
         object.__setattr__(self, "_parts", None)  # frames sent with SNDMORE, waiting for the last
@@ -303,7 +304,7 @@ class Socket:
         if self._rparts is None and not self._closed:  # the fast path: a new message
             msg = self._crecv(0 if flags else self._rcvtimeo)
             if type(msg) is bytes:
-                return msg if copy else Frame(msg)
+                return msg if copy else self._frame(msg, False)
             rest = msg[:0:-1]  # the other frames, reversed so that pop() takes the next one
             if rest:
                 object.__setattr__(self, "_rparts", rest)
@@ -317,8 +318,15 @@ class Socket:
                 object.__setattr__(self, "_rparts", None)
         if copy:
             return data
+        return self._frame(data, self._rparts is not None)
+
+    def _frame(self, data: bytes, more: bool) -> Frame:
+        """A received frame for copy=False, carrying its connection's properties (Frame.get)."""
         frame = Frame(data)
-        frame.more = self._rparts is not None
+        frame.more = more
+        pipe = self.core.fq.pipe
+        if pipe is not None:
+            frame.meta = pipe.meta
         return frame
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list:
@@ -334,10 +342,8 @@ class Socket:
         frames = [msg] if type(msg) is bytes else list(msg)
         if copy:
             return frames
-        out = [Frame(f) for f in frames]
-        for f in out[:-1]:
-            f.more = True
-        return out
+        last = len(frames) - 1
+        return [self._frame(f, i < last) for i, f in enumerate(frames)]
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         """Receive a frame and decode it."""

@@ -19,9 +19,11 @@ any thread).
 
 from __future__ import annotations
 
+import errno
 import math
 import select
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -30,9 +32,23 @@ from zlab.constants import Event, SocketType
 from zlab.errors import ProtocolError
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
+from zlab.io.security import make_mechanism, new_stream_pipe
 from zlab.io.stream_pipe import StreamPipe
+from zlab.io.wrapped_pipe import WrappedStreamPipe
+from zlab.io.zap import ZapClient
 from zlab.pipe import RESUBSCRIBE, WakeFd
-from zlab.zmtp import Cancel, Connection, HandshakeDone, PeerError, Subscribe
+from zlab.zmtp import (
+    Cancel,
+    Connection,
+    HandshakeDone,
+    Mechanism,
+    NullMechanism,
+    PeerError,
+    Refused,
+    Subscribe,
+    ZapReply,
+    ZapRequest,
+)
 
 #: a frame body still missing at least this many octets is read on its own, exactly
 BODY_READ_MIN = 64 * 1024
@@ -66,9 +82,25 @@ class StreamEngine:
         self.link = link
         self.endpoint = endpoint
         opts = link.options
-        self.conn = Connection(opts.type, routing_id=opts.routing_id, max_msg_size=opts.maxmsgsize)
+        self._setup_error = ""
+        try:
+            mechanism: Mechanism = make_mechanism(opts)
+        except NotImplementedError as exc:  # start() closes the connection at once
+            mechanism = NullMechanism()
+            self._setup_error = str(exc)
+        self.conn = Connection(
+            opts.type, routing_id=opts.routing_id, max_msg_size=opts.maxmsgsize, mechanism=mechanism
+        )
         self.persistent = pipe is not None  # a connect-side pipe that outlives this connection
-        self.pipe = pipe if pipe is not None else StreamPipe(link, reactor, endpoint)
+        self.pipe = pipe if pipe is not None else new_stream_pipe(link, reactor, endpoint)
+        #: the monitor event (and value) a failed handshake reports instead of HANDSHAKE_FAILED_PROTOCOL
+        self._failure: tuple[int, object] | None = None
+        self._zap: ZapClient | None = None
+        self._zap_id: bytes | None = None  # our ZAP request waiting for its reply
+        self.user_id: bytes | None = None  # the User-Id a ZAP handler gave (None: ZAP did not run)
+        self.zap_metadata: dict[str, bytes] = {}
+        self._peer_addr: str | None = None
+        self.refused = False  # the peer sent ERROR during the handshake
         self.attached = self.persistent and link.attach_on_connect
         self.on_closed = on_closed
         self.closed = False
@@ -97,7 +129,11 @@ class StreamEngine:
         if ivl > 0:
             self._timer = self.reactor.call_later(ivl / 1000.0, self._handshake_expired)
         self.reactor.register(self.fd, READ, self._on_event)
-        pipe.write_control(self.conn.data_to_send())
+        if self._setup_error:
+            self._failure = (Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EPROTONOSUPPORT)
+            self.close(self._setup_error)
+            return
+        pipe.write_output(self.conn)
 
     def set_interest(self) -> None:
         """Watch for what the engine needs now (any thread): reads unless paused or taken by a
@@ -184,11 +220,11 @@ class StreamEngine:
             msgs = conn.receive_data(data)
         except ProtocolError as exc:
             self._send_final(conn.data_to_send())
+            self._refused(exc)
             close(exc.reason, not self.handshaken)
             return None
-        out = conn.data_to_send()
-        if out:  # before events: our READY must precede messages released by the handshake
-            self.pipe.write_control(out)
+        # before events: our READY must precede messages released by the handshake
+        self.pipe.write_output(conn)
         if conn.events and self._handle_events(close):
             return None
         if msgs:
@@ -205,8 +241,12 @@ class StreamEngine:
             if isinstance(ev, HandshakeDone):
                 self._handshake_done(ev)
             elif isinstance(ev, PeerError):
+                if not self.handshaken:
+                    self._peer_refused(ev.reason)
                 close(f"peer error: {ev.reason}", not self.handshaken)
                 return True
+            elif isinstance(ev, ZapRequest):
+                self._ask_zap(ev)
             elif isinstance(ev, (Subscribe, Cancel)):
                 self._subscription(ev)
             if self.closed:
@@ -335,8 +375,14 @@ class StreamEngine:
             self._timer.cancel()
             self._timer = None
         pipe = self.pipe
+        mechanism = self.conn.mechanism
+        if isinstance(pipe, WrappedStreamPipe):
+            pipe.use(mechanism)
+        elif mechanism.wraps_traffic:  # the options changed since the pipe was made
+            self.close("the security mechanism changed under this pipe", protocol=True)
+            return
         pipe.peer_type = ev.peer_socket_type
-        pipe.meta = dict(ev.metadata)
+        pipe.meta = self._properties(ev)
         if not self.persistent or not pipe.routing_id:
             pipe.routing_id = ev.peer_routing_id
         pipe.zmtp_minor = ev.peer_minor
@@ -362,6 +408,99 @@ class StreamEngine:
         if self.link.options.type in PUBLISHERS and pipe.inbox is not None and not self.lingering:
             prefix = b"\x01" if isinstance(ev, Subscribe) else b"\x00"
             pipe.inbox.put(pipe, [prefix + ev.topic])
+
+    # -- security: ZAP and handshake refusals ---------------------------------------------------
+    def _ask_zap(self, ev: ZapRequest) -> None:
+        """Reactor thread: send the ZAP request (RFC 27) for our peer; the reply comes back later."""
+        opts = self.link.options
+        getter = self.link.zap
+        zap = self._zap = getter() if getter is not None else None
+        frames = [
+            opts.zap_domain,
+            self._peer_address().encode(),
+            opts.routing_id,
+            ev.mechanism,
+            *ev.credentials,
+        ]
+        request_id = zap.request(frames, self._zap_answer) if zap is not None else None
+        if request_id is not None:
+            self._zap_id = request_id
+        elif ev.mechanism != b"PLAIN":  # libzmq 4.3.5: NULL and CURVE without a handler let the peer in
+            self.reactor.call_soon(self._zap_answer, ZapReply("200"), False)
+        else:  # libzmq 4.3.5: PLAIN without a handler fails the handshake (EFAULT)
+            self._failure = (Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EFAULT)
+            self.close("no ZAP handler at inproc://zeromq.zap.01")
+
+    def _zap_answer(self, reply: ZapReply | None, handler: bool = True) -> None:
+        """Reactor thread: the ZAP handler's verdict (None: a malformed reply; ``handler`` False:
+        no handler was asked, so no User-Id either)."""
+        self._zap_id = None
+        if self.closed:
+            return
+        if reply is None:
+            self.close("malformed ZAP reply", protocol=True)
+            return
+        if reply.status_code == "200" and handler:
+            self.user_id = reply.user_id
+            self.zap_metadata = reply.metadata
+        conn = self.conn
+        try:
+            msgs = conn.zap_reply(reply)
+        except ProtocolError as exc:
+            self._send_final(conn.data_to_send())
+            self._refused(exc)
+            self.close(exc.reason, not self.handshaken)
+            return
+        self.pipe.write_output(conn)
+        if conn.events and self._handle_events(self.close):
+            return
+        if msgs and not self.lingering and self.pipe.inbox is not None:
+            self.pipe.inbox.put(self.pipe, msgs)
+
+    def _refused(self, exc: ProtocolError) -> None:
+        """A refusal with a ZAP status code is reported as HANDSHAKE_FAILED_AUTH (as libzmq does)."""
+        if isinstance(exc, Refused) and exc.status:
+            self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(exc.status))
+
+    def _peer_refused(self, reason: str) -> None:
+        """The peer's ERROR during the handshake: a ZAP status code ("400"...) means authentication.
+        Either way the peer refused us (``refused``): libzmq does not reconnect after that."""
+        self.refused = True
+        if len(reason) == 3 and reason.isdigit() and reason[0] in "345":
+            self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(reason))
+
+    def _peer_address(self) -> str:
+        """The peer's address as libzmq gives it to ZAP and as Peer-Address: the IP (tcp), or
+        ``localhost:uid:gid:pid`` from the peer's credentials (ipc)."""
+        addr = self._peer_addr
+        if addr is None:
+            addr = ""
+            try:
+                if self.sock.family == socket.AF_UNIX:
+                    raw = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+                    pid, uid, gid = struct.unpack("3i", raw)
+                    addr = f"localhost:{uid}:{gid}:{pid}"
+                else:
+                    addr = str(self.sock.getpeername()[0])
+            except (OSError, AttributeError):
+                pass
+            self._peer_addr = addr
+        return addr
+
+    def _properties(self, ev: HandshakeDone) -> dict[str, bytes]:
+        """What received messages' properties show (Frame.get): Peer-Address, then the ZAP
+        handler's User-Id and metadata, then the peer's own properties (earlier ones win)."""
+        props: dict[str, bytes] = {}
+        addr = self._peer_address()
+        if addr:
+            props["Peer-Address"] = addr.encode()
+        if self.user_id is not None:
+            props["User-Id"] = self.user_id
+            for name, value in self.zap_metadata.items():
+                props.setdefault(name, value)
+        for name, value in ev.metadata.items():
+            props.setdefault(name, value)
+        return props
 
     def _on_resume(self) -> None:
         self.reactor.call_soon(self._resume)
@@ -415,6 +554,9 @@ class StreamEngine:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._zap_id is not None and self._zap is not None:
+            self._zap.cancel(self._zap_id)
+            self._zap_id = None
         with self.elock:
             self.reactor.unregister(self.fd)
         if not self.direct:
@@ -425,7 +567,9 @@ class StreamEngine:
         pipe.release()
         if not self.persistent:  # a connect-side pipe's hook belongs to its (lingering) connecter
             pipe.on_drained = None
-        if protocol:
+        if self._failure is not None:
+            self.link.event(self._failure[0], self.endpoint, self._failure[1])
+        elif protocol:
             self.link.event(Event.HANDSHAKE_FAILED_PROTOCOL, self.endpoint, reason)
         self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)
         if not self.persistent:

@@ -159,6 +159,11 @@ class InprocRegistry:
             if pa.alive:
                 _complete(pa, pb, link)
 
+    def is_bound(self, name: str) -> bool:
+        """Whether some socket is bound at ``name`` now."""
+        with self._lock:
+            return name in self._bound
+
     def unbind(self, name: str, link: SocketLink) -> None:
         """Release ``name`` (existing pipes stay); ENOENT if ``link`` doesn't hold it."""
         with self._lock:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from zlab.options import Options
 from zlab.pipe import Pipe
+
+if TYPE_CHECKING:
+    from zlab.io.zap import ZapClient
 
 
 @dataclass(slots=True, eq=False)
@@ -32,6 +36,8 @@ class SocketLink:
     subscriptions: Callable[[], list[bytes]] | None = None
     #: held while the subscriptions change, and while a new connection takes them all
     sub_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the ZAP client of the socket's context (reaches ``inproc://zeromq.zap.01`` there)
+    zap: Callable[[], ZapClient | None] | None = None
 
     @property
     def socket_type(self) -> int:

@@ -31,6 +31,7 @@ from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST, command_frame
 
 if TYPE_CHECKING:
     from zlab.io.engine import StreamEngine
+    from zlab.zmtp import Connection
 
 #: a send writes at once when the connection is idle: nothing queued, and either the peer has sent
 #: something since our last write (a ping-pong) or this long (seconds) has passed since the last
@@ -245,15 +246,24 @@ class StreamPipe(Pipe):
     def write_control(self, data: bytes) -> None:
         """Queue protocol output (greeting, READY, PONG, ERROR) ahead of held messages."""
         with self.wlock:
-            if self.ready:
-                self.chunks.append(data)
-                self.nbytes += len(data)
-                if not self.want_write:
-                    self._write()
-            else:
-                self.ctl.append(data)
-                if not self.want_write:
-                    self._write_ctl()
+            self._control(data)
+
+    def write_output(self, conn: Connection) -> None:
+        """Queue whatever protocol output ``conn`` has (a wrapped pipe encodes it under its lock)."""
+        data = conn.data_to_send()
+        if data:
+            self.write_control(data)
+
+    def _control(self, data: bytes) -> None:
+        if self.ready:
+            self.chunks.append(data)
+            self.nbytes += len(data)
+            if not self.want_write:
+                self._write()
+        else:
+            self.ctl.append(data)
+            if not self.want_write:
+                self._write_ctl()
 
     def _write_ctl(self) -> None:
         sock = self.sock

@@ -21,6 +21,7 @@ from zlab.io.endpoint import Endpoint, format_tcp, resolve
 from zlab.io.engine import StreamEngine
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
+from zlab.io.security import new_stream_pipe
 from zlab.io.stream_pipe import StreamPipe
 
 #: connections accepted per readiness event before yielding to other work
@@ -176,7 +177,7 @@ class Connecter:
         self._ivl = link.options.reconnect_ivl
         self.pipe: StreamPipe | None = None
         if link.attach_on_connect and not link.options.immediate:
-            self.pipe = StreamPipe(link, reactor, endpoint.text)
+            self.pipe = new_stream_pipe(link, reactor, endpoint.text)
             link.attach(self.pipe)
         reactor.call_soon(self._dial)
 
@@ -240,6 +241,10 @@ class Connecter:
     def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
         if engine is self.engine:
             self.engine = None
+        if engine.refused:  # the peer sent ERROR in the handshake: like libzmq, give up this endpoint
+            self.detach_pipe()
+            self._finish(0)
+            return
         self._retry()
 
     def _retry(self) -> None:
