@@ -132,7 +132,7 @@ class Wrap(Mechanism):
 
     name = b"TOYWRAP"
     wraps_traffic = True
-    frame_overhead = 10
+    frame_overhead = 13
 
     def __init__(self) -> None:
         super().__init__()
@@ -152,7 +152,7 @@ class Wrap(Mechanism):
 
     def _frame(self, flags: int, payload: bytes) -> bytes:
         self.sent += 1
-        return command_frame(b"MESSAGE", bytes((self.sent, flags)) + payload)
+        return command_frame(b"MESSAGE", self.sent.to_bytes(4, "big") + bytes((flags,)) + payload)
 
     def encode(self, frames: Sequence[bytes], out: list) -> int:
         n = 0
@@ -166,13 +166,13 @@ class Wrap(Mechanism):
         return self._frame(2, body)
 
     def decode(self, body: bytes) -> tuple[int, bytes]:
-        if not body.startswith(_MSG) or len(body) < 10:
+        if not body.startswith(_MSG) or len(body) < 13:
             raise ProtocolError("not a MESSAGE")
-        seq = body[8]
+        seq = int.from_bytes(body[8:12], "big")
         if seq <= self.seen:
             raise ProtocolError("sequence went back")
         self.seen = seq
-        return body[9], body[10:]
+        return body[12], body[13:]
 
 
 def wrapped_pair(**kw: object) -> tuple[Connection, Connection]:

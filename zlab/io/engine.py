@@ -85,7 +85,7 @@ class StreamEngine:
         self._setup_error = ""
         try:
             mechanism: Mechanism = make_mechanism(opts)
-        except NotImplementedError as exc:  # start() closes the connection at once
+        except (NotImplementedError, ValueError) as exc:  # start() closes the connection at once
             mechanism = NullMechanism()
             self._setup_error = str(exc)
         self.conn = Connection(
