@@ -92,3 +92,21 @@ def test_handshake_ivl_drops_a_peer_whose_zap_reply_never_comes(lib: Lib) -> Non
         assert b"WELCOME" not in got
     finally:
         raw.close()
+
+
+def test_security_options_as_libzmq_validates_them(lib: Lib) -> None:
+    s = lib.socket("REP")
+    for option in ("PLAIN_USERNAME", "PLAIN_PASSWORD", "ZAP_DOMAIN"):
+        for bad in (b"", b"x" * 256):
+            with pytest.raises(lib.mod.ZMQError) as info:
+                s.setsockopt(getattr(lib, option), bad)
+            assert info.value.errno == lib.EINVAL
+        s.setsockopt(getattr(lib, option), b"x" * 255)
+    s.setsockopt(lib.PLAIN_SERVER, 1)
+    assert s.getsockopt(lib.MECHANISM) == lib.PLAIN
+    s.setsockopt(lib.PLAIN_SERVER, 0)  # back to NULL
+    assert s.getsockopt(lib.MECHANISM) == lib.NULL and s.getsockopt(lib.PLAIN_SERVER) == 0
+    s.setsockopt(lib.CURVE_SERVER, 1)
+    assert s.getsockopt(lib.MECHANISM) == lib.CURVE and s.getsockopt(lib.PLAIN_SERVER) == 0
+    s.setsockopt(lib.PLAIN_USERNAME, b"u")  # the last mechanism set wins, as a client
+    assert s.getsockopt(lib.MECHANISM) == lib.PLAIN and s.getsockopt(lib.CURVE_SERVER) == 0
