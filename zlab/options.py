@@ -72,6 +72,9 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.CURVE_SERVERKEY: OptionSpec("curve_serverkey", "bytes", maxlen=41),
 }
 
+#: bytes options libzmq refuses empty (EINVAL)
+_NOT_EMPTY = frozenset({"plain_username", "plain_password", "zap_domain"})
+
 _M = SecurityMechanism
 #: security options and what setting them does to MECHANISM and the server role, as in libzmq:
 #: (mechanism, as_server: True/False, or None = the option's own value)
@@ -86,10 +89,6 @@ _SECURITY: dict[int, tuple[int, bool | None]] = {
 }
 #: CURVE keys are 32 octets, or 40 Z85 characters (41 with libzmq's terminating NUL)
 CURVE_KEY_SIZES = (32, 40, 41)
-#: bytes options libzmq refuses empty (EINVAL)
-_NOT_EMPTY = frozenset({"plain_username", "plain_password", "zap_domain"})
-#: options pyzmq cannot read back (libzmq answers its 255-octet buffer with EINVAL)
-_WRITE_ONLY = frozenset({"curve_publickey", "curve_secretkey", "curve_serverkey"})
 
 
 @dataclass(slots=True)
@@ -152,11 +151,11 @@ class Options:
                 data = bytes(value)  # type: ignore[arg-type]
             except TypeError:
                 raise TypeError(f"{_name(option)} takes bytes, not {type(value).__name__}") from None
+            if not data and spec.attr in _NOT_EMPTY:
+                raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets")
             if len(data) > spec.maxlen or (spec.attr == "routing_id" and (not data or data[:1] == b"\x00")):
                 raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets, not starting with 0")
-            if spec.attr in _NOT_EMPTY and not data:
-                raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets")
-            if spec.attr in _WRITE_ONLY and len(data) not in CURVE_KEY_SIZES:
+            if spec.attr.startswith("curve_") and len(data) not in CURVE_KEY_SIZES:
                 raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 32 octets or 40 Z85 characters")
             setattr(self, spec.attr, data)
             if option in _SECURITY:
@@ -177,13 +176,14 @@ class Options:
             setattr(self, spec.attr, ivalue)
 
     def _security(self, option: int, value: bool) -> None:
-        """Setting a PLAIN/CURVE option selects that mechanism (and maybe the role), as in libzmq."""
+        """Setting a PLAIN/CURVE option selects that mechanism (and maybe the role), as in libzmq;
+        PLAIN_SERVER or CURVE_SERVER set to 0 selects NULL again."""
         mechanism, as_server = _SECURITY[option]
+        if option in (_O.PLAIN_SERVER, _O.CURVE_SERVER) and not value:
+            mechanism = _M.NULL
+        self.mechanism = int(mechanism)
         if as_server is None and option in (_O.PLAIN_SERVER, _O.CURVE_SERVER):
             as_server = value
-            if not value:  # PLAIN_SERVER=0 / CURVE_SERVER=0 select NULL again, as in libzmq
-                mechanism = _M.NULL
-        self.mechanism = int(mechanism)
         if as_server is not None:
             self.as_server = as_server
         self.plain_server = self.as_server and mechanism == _M.PLAIN
@@ -192,7 +192,7 @@ class Options:
     def get(self, option: int) -> int | bytes:
         """The stored value of ``option`` (bools as 0/1, like libzmq)."""
         spec = OPTION_SPECS.get(option)
-        if spec is None or spec.attr in _WRITE_ONLY:
+        if spec is None:
             raise ZMQError(Errno.EINVAL, f"option {_name(option)} cannot be read on this socket")
         value = getattr(self, spec.attr)
         return int(value) if isinstance(value, bool) else value
