@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 from zlab.constants import Flag, PollEvent
 from zlab.context import Context as _SyncContext
-from zlab.errors import Again
+from zlab.errors import Again, ContextTerminated
 from zlab.frame import Frame
 from zlab.pipe import Signal, WakeFd
 from zlab.poll import Poller as _SyncPoller
@@ -225,8 +225,8 @@ class Socket(_SyncSocket):
         self._a_release()
         self._a_loop = loop
 
-    def _a_release(self) -> None:
-        """Drop the waker and every waiter (cancelled, on their loop's thread)."""
+    def _a_release(self, exc: BaseException | None = None) -> None:
+        """Drop the waker and every waiter (cancelled, or failed with ``exc``, on their loop's thread)."""
         waker, old = self._a_waker, self._a_loop
         self._a_waker = None
         waiters = [*self._a_recvq, *self._a_sendq]
@@ -241,8 +241,12 @@ class Socket(_SyncSocket):
             for w in waiters:
                 if w[4] is not None:
                     w[4].cancel()
-                if not w[0].done():
+                if w[0].done():
+                    continue
+                if exc is None:
                     w[0].cancel()
+                else:
+                    w[0].set_exception(exc)
             if waker is not None:
                 waker.close()
 
@@ -278,7 +282,7 @@ class Socket(_SyncSocket):
     def _a_process(self) -> None:
         """Serve waiters in order while their operation would not block; then wait again (or disarm)."""
         if self._closed:
-            self._a_release()
+            self._a_release(ContextTerminated() if self.core.terminated else None)
             return
         for queue in (self._a_recvq, self._a_sendq):
             while queue:
@@ -363,7 +367,7 @@ class Socket(_SyncSocket):
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:  # type: ignore[override]
         """A future for every frame of the next message."""
         return self._a_recv(
-            _SyncSocket.recv_multipart, (self, flags | NOBLOCK, copy, track), flags, None, "multipart"
+            _recv_multipart_now, (self, flags | NOBLOCK, copy, track), flags, None, "multipart"
         )
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> Any:  # type: ignore[override]
@@ -387,7 +391,7 @@ class Socket(_SyncSocket):
     def recv_serialized(self, deserialize: Any, flags: int = 0, copy: bool = True) -> Any:  # type: ignore[override]
         """A future for ``deserialize(frames)`` of the next message."""
         return self._a_recv(
-            _SyncSocket.recv_multipart, (self, flags | NOBLOCK, copy), flags, deserialize, "multipart"
+            _recv_multipart_now, (self, flags | NOBLOCK, copy), flags, deserialize, "multipart"
         )
 
     # -- sending -------------------------------------------------------------------------------
@@ -474,14 +478,26 @@ class Socket(_SyncSocket):
         return outer
 
     def close(self, linger: int | None = None) -> None:
-        """Close the socket; futures still waiting are cancelled."""
+        """Close the socket; futures still waiting are cancelled (failed with ContextTerminated if the
+        context is terminating)."""
         if not self._closed:
-            self._a_release()
+            self._a_release(ContextTerminated() if self.core.terminated else None)
         super().close(linger)
 
     def __del__(self) -> None:
         if self.__dict__.get("_a_borrowed") is None:  # a view never closes its owner's socket
             super().__del__()
+
+
+def _recv_multipart_now(sock: Socket, flags: int, copy: bool = True, track: bool = False) -> list:
+    """The blocking API's recv_multipart, with the rest of a message begun frame by frame taken by the
+    blocking ``recv`` (``zlab.Socket.recv_multipart`` would call the asyncio ``recv``)."""
+    if sock._rparts:
+        frames = [_SyncSocket.recv(sock, flags, copy)]
+        while sock._rparts:
+            frames.append(_SyncSocket.recv(sock, flags, copy))
+        return frames
+    return _SyncSocket.recv_multipart(sock, flags, copy, track)
 
 
 def _expire(fut: asyncio.Future) -> None:
