@@ -197,7 +197,9 @@ class Socket(_SyncSocket):
 
     def __init__(self, context: Any = None, socket_type: int = -1, **kwargs: Any) -> None:
         if isinstance(context, _SyncSocket):  # Socket(sync_socket): the same socket, asyncio methods
-            self.__dict__ = context.__dict__
+            self.__dict__ = context.__dict__  # one state, so both APIs see every message and option
+            if "_a_recvq" in self.__dict__:  # a second view of the same socket shares the first's waiters
+                return
             self._a_borrowed = context  # keeps the blocking object (the owner) alive
         else:
             super().__init__(context, socket_type)

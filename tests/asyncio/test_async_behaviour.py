@@ -375,6 +375,7 @@ def test_blocking_and_asyncio_on_one_socket(zctx):
         push.connect(bound(sync))
         view = za.Socket.from_socket(sync)
         assert isinstance(view, zlab.Socket)
+        assert za.Socket.from_socket(sync)._a_recvq is view._a_recvq  # views share their waiters
 
         async def main():
             got = []
