@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from zlab.bench.matrix import (
+    APIS,
     IMPLS,
     MODES,
     PATTERNS,
@@ -114,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[64, 65536],
         help="comma list of message sizes: 64,64K,1M; standard = 8 B to 1 MiB in powers of 4",
     )
+    bench.add_argument(
+        "--api",
+        type=_checked(lambda t: parse_choices(t, APIS, "api")),
+        default=["sync"],
+        help="comma list of sync (blocking calls), asyncio (zlab.asyncio / zmq.asyncio) (default: sync)",
+    )
     bench.add_argument("--repeats", type=_positive_int, default=3, help="repeats of every cell (default 3)")
     bench.add_argument(
         "--subscribers",
@@ -169,6 +176,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             modes=args.mode,
             repeats=args.repeats,
             subscribers=args.subscribers,
+            apis=args.api,
             placement=args.pin,
             quick=args.quick,
             duration_s=args.duration,
@@ -188,10 +196,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rows = frame[frame["status"] == status]
         if len(rows):
             print(f"\n{status}: {len(rows)} of {len(frame)} cell runs")
-            for (impl, transport, pattern, reason), group in rows.groupby(
-                ["impl", "transport", "pattern", "failure_reason"], sort=False
+            for (impl, api, transport, pattern, reason), group in rows.groupby(
+                ["impl", "api", "transport", "pattern", "failure_reason"], sort=False
             ):
-                print(f"  {impl} {transport} {pattern} (x{len(group)}): {reason}")
+                name = impl if api == "sync" else f"{impl}/{api}"
+                print(f"  {name} {transport} {pattern} (x{len(group)}): {reason}")
     busy = frame["foreign_cpu_pct"].dropna()
     if len(busy) and (busy > NOISY_PCT).any():
         print(

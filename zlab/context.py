@@ -156,5 +156,11 @@ class Context:
         self.term()
 
     def __repr__(self) -> str:
-        state = "terminated" if self.closed else f"{len(self._sockets)} sockets"
-        return f"<zlab.Context {state}>"
+        name = "zlab.Context" if type(self).__module__ == __name__ else f"{type(self).__module__}.Context"
+        if self.closed:
+            return f"<{name} terminated>"
+        with self._lock:
+            socks = list(self._sockets)
+        kinds = ", ".join(sorted(s._summary()["type"] for s in socks))
+        io = "I/O thread running" if self._reactor is not None else "no I/O thread yet"
+        return f"<{name} {len(socks)} socket{'' if len(socks) == 1 else 's'}{f' ({kinds})' if kinds else ''}, {io}>"

@@ -489,11 +489,52 @@ class Socket:
         ready = dict(poller.poll(timeout))
         return ready.get(self, 0)
 
-    def __repr__(self) -> str:
+    # -- display (terminals and notebooks) --------------------------------------------------
+    def _summary(self) -> dict[str, Any]:
+        """What the reprs show: type, endpoints, peers, messages queued each way, closed."""
         try:
             name = SocketType(self.options.type).name
         except ValueError:
             name = str(self.options.type)
-        state = "closed" if self._closed else f"{len(self.core.pipes)} peers"
-        ep = self._last_endpoint.decode() or "-"
-        return f"<zlab.Socket {name} {ep} {state}>"
+        pipes = [] if self._closed else list(self.core.pipes)
+        out = 0
+        for p in pipes:  # tcp/ipc: messages not yet written; inproc: what the peer has not taken
+            peer = getattr(p, "peer", None) if isinstance(p, InprocPipe) else None
+            out += len(peer.pending) if peer is not None else getattr(p, "nmsgs", 0)
+        return {
+            "type": name,
+            "bound": list(self._bound),
+            "connected": list(self._connected),
+            "peers": len(pipes),
+            "queued_in": sum(len(p.pending) for p in pipes),
+            "queued_out": out,
+            "closed": self._closed,
+        }
+
+    def _class_name(self) -> str:
+        mod = type(self).__module__
+        return "zlab.Socket" if mod == __name__ else f"{mod}.{type(self).__name__}"
+
+    def __repr__(self) -> str:
+        d = self._summary()
+        if d["closed"]:
+            return f"<{self._class_name()} {d['type']} closed>"
+        eps = [f"bound {e}" for e in d["bound"]] + [f"connected {e}" for e in d["connected"]]
+        peers = f"{d['peers']} peer{'' if d['peers'] == 1 else 's'}"
+        queued = f"queued in {d['queued_in']} / out {d['queued_out']}"
+        return f"<{self._class_name()} {d['type']} {', '.join([*eps, peers, queued])}>"
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks."""
+        import html
+
+        d = self._summary()
+        rows = [
+            ("endpoints", "<br>".join(html.escape(f"{k} {e}") for k in ("bound", "connected") for e in d[k])),
+            ("peers", str(d["peers"])),
+            ("queued in / out", f"{d['queued_in']} / {d['queued_out']}"),
+            ("state", "closed" if d["closed"] else "open"),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v or '-'}</td></tr>" for k, v in rows)
+        title = html.escape(f"{self._class_name()} {d['type']}")
+        return f"<table><caption style='text-align:left'><b>{title}</b></caption>{body}</table>"

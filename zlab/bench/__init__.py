@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from zlab.bench.matrix import (
+    APIS,
     IMPLS,
     MODES,
     PATTERN_MODES,
@@ -55,6 +56,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "APIS",
     "IMPLS",
     "MODES",
     "PATTERNS",

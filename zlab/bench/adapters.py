@@ -2,10 +2,17 @@
 """Peers and backends: how one scenario drives zlab, pyzmq and the plain-Python floor alike.
 
 Owns: the :class:`Peer` interface (send, recv, send_many, recv_until_end), the :class:`Backend`
-that opens bound or connected peers for an implementation and transport, and the implementation
+that opens bound or connected peers for an implementation, transport and API, and the implementation
 registry (module import, version, "not importable" reasons). zlab and pyzmq are driven by the same
-code through their public pyzmq-shaped API only (``import zlab`` / ``import zmq``); ``raw`` lives
-in :mod:`zlab.bench.raw`.
+code through their public pyzmq-shaped API only (``import zlab`` / ``import zmq``, and for the
+asyncio API ``zlab.asyncio`` / ``zmq.asyncio``); ``raw`` lives in :mod:`zlab.bench.raw`.
+
+The asyncio API behind the same (blocking-looking) peer interface, so every scenario stays written
+once: each peer thread owns an event loop, registered as its running loop, so both libraries' sockets
+bind to it. A call takes the future the asyncio socket returns; if it is done (the fast path), that is
+the result; otherwise the peer runs its loop until it is (``run_until_complete``), which is where the
+asyncio wake-up machinery is measured. Measured here: waiting through ``run_until_complete`` costs
+about 6 µs more per blocking call than an ``await`` in a task; both implementations pay it.
 
 Wire conventions shared by every scenario: data messages are never empty; an empty message
 (:data:`END`) ends a run; :data:`HELLO` is the publish-subscribe handshake message.
@@ -13,9 +20,11 @@ Wire conventions shared by every scenario: data messages are never empty; an emp
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import platform
 import time
+from asyncio.events import _set_running_loop
 from types import ModuleType
 from typing import Any
 
@@ -152,6 +161,71 @@ class MQBackend(Backend):
         self.ctx.term()
 
 
+class AsyncioPeer(Peer):
+    """An asyncio socket (zlab.asyncio or zmq.asyncio) driven by the peer thread's own event loop."""
+
+    def __init__(self, sock: Any, endpoint: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.sock = sock
+        self.endpoint = endpoint
+        self.loop = loop
+        asend, arecv, wait = sock.send, sock.recv, self._wait
+        self.send = lambda msg: wait(asend(msg))  # type: ignore[method-assign]
+        self.recv = lambda: wait(arecv())  # type: ignore[method-assign]
+
+    def _wait(self, fut: Any) -> Any:
+        """The result of ``fut``: at once if it is done, else after running the loop until it is."""
+        if fut.done():
+            return fut.result()
+        _set_running_loop(None)  # run_until_complete refuses to start while a loop is "running"
+        try:
+            return self.loop.run_until_complete(fut)
+        finally:
+            _set_running_loop(self.loop)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class AsyncioRouterPeer(AsyncioPeer):
+    """A ROUTER through asyncio: recv strips the routing id and remembers it; send replies to that peer."""
+
+    def __init__(self, sock: Any, endpoint: str, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(sock, endpoint, loop)
+        self._route = b""
+        wait, arecv, asend = self._wait, sock.recv_multipart, sock.send_multipart
+
+        def recv() -> bytes:
+            frames = wait(arecv())
+            self._route = frames[0]
+            return frames[-1]
+
+        self.recv = recv  # type: ignore[method-assign]
+        self.send = lambda msg: wait(asend([self._route, msg]))  # type: ignore[method-assign]
+
+
+class AsyncioBackend(MQBackend):
+    """zlab.asyncio or zmq.asyncio: one Context per process; one event loop per peer thread."""
+
+    def __init__(self, module: ModuleType, async_module: ModuleType) -> None:
+        self.z = module
+        self.ctx = async_module.Context()
+        self.loops: list[asyncio.AbstractEventLoop] = []
+
+    def _wrap(self, kind: str, sock: Any, endpoint: str) -> Peer:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        _set_running_loop(loop)  # the sockets' futures belong to this loop, made before any call
+        self.loops.append(loop)
+        cls = AsyncioRouterPeer if kind == "ROUTER" else AsyncioPeer
+        return cls(sock, endpoint, loop)
+
+    def close(self) -> None:
+        self.ctx.term()
+        _set_running_loop(None)
+        for loop in self.loops:
+            loop.close()
+
+
 _MODULES = {"zlab": "zlab", "pyzmq": "zmq"}
 
 
@@ -187,10 +261,13 @@ def impl_version(impl: str) -> str:
     return str(getattr(module, "__version__", "unknown"))
 
 
-def open_backend(impl: str, transport: str) -> Backend:
-    """The backend for ``impl`` on ``transport`` in this process."""
+def open_backend(impl: str, transport: str, api: str = "sync") -> Backend:
+    """The backend for ``impl`` on ``transport`` through ``api`` (sync or asyncio) in this process."""
     if impl == "raw":
         from zlab.bench.raw import RawBackend
 
         return RawBackend(transport)
-    return MQBackend(impl_module(impl))
+    module = impl_module(impl)
+    if api == "asyncio":
+        return AsyncioBackend(module, importlib.import_module(f"{_MODULES[impl]}.asyncio"))
+    return MQBackend(module)

@@ -5,6 +5,9 @@ Owns: the names that appear in the result columns (``impl``, ``transport``, ``pa
 ``placement``), which (pattern, mode) pairs exist, which cells an implementation cannot run (and why),
 and the parsing of user input (comma lists, sizes like ``64K``) into those names, with errors that
 name the valid choices. Imports nothing heavy: worker processes import it too.
+
+``api`` is the programming interface a cell drives its sockets through: ``sync`` (blocking calls) or
+``asyncio`` (``zlab.asyncio`` / ``zmq.asyncio`` futures, waited on by the peer's event loop).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ TRANSPORTS: tuple[str, ...] = ("inproc", "ipc", "tcp")
 PATTERNS: tuple[str, ...] = ("reqrep", "pair", "dealer-router", "pushpull", "pubsub")
 MODES: tuple[str, ...] = ("latency", "throughput")
 PLACEMENTS: tuple[str, ...] = ("none", "one", "split")
+APIS: tuple[str, ...] = ("sync", "asyncio")
 
 #: The modes each pattern can be measured in (ping-pong = latency, flood = throughput).
 PATTERN_MODES: dict[str, tuple[str, ...]] = {
@@ -33,6 +37,8 @@ STANDARD_SIZES: tuple[int, ...] = (8, 32, 128, 512, 2048, 8192, 32768, 131072, 5
 
 #: Patterns the plain-Python floor has an equivalent for: a point-to-point framed stream.
 RAW_PATTERNS: frozenset[str] = frozenset({"reqrep", "pair", "pushpull"})
+#: Implementations with an asyncio front end (``zlab.asyncio``, ``zmq.asyncio``).
+ASYNC_IMPLS: frozenset[str] = frozenset({"zlab", "pyzmq"})
 
 
 class ChoiceError(ValueError):
@@ -49,15 +55,19 @@ class Cell:
     mode: str
     msg_size_bytes: int
     n_subscribers: int = 1
+    api: str = "sync"
 
     @property
     def label(self) -> str:
-        """Short human label, e.g. ``pyzmq tcp reqrep/latency 64B``."""
+        """Short human label, e.g. ``pyzmq tcp reqrep/latency 64B`` (``pyzmq/asyncio ...`` for asyncio)."""
         subs = f" x{self.n_subscribers}" if self.pattern == "pubsub" else ""
-        return f"{self.impl} {self.transport} {self.pattern}/{self.mode}{subs} {format_size(self.msg_size_bytes)}"
+        impl = self.impl if self.api == "sync" else f"{self.impl}/{self.api}"
+        return f"{impl} {self.transport} {self.pattern}/{self.mode}{subs} {format_size(self.msg_size_bytes)}"
 
     def skip_reason(self) -> str | None:
         """Why this cell cannot be measured by its implementation on any machine, or None."""
+        if self.api == "asyncio" and self.impl not in ASYNC_IMPLS:
+            return f"{self.impl} has no asyncio front end"
         if self.impl == "raw" and self.pattern not in RAW_PATTERNS:
             return (
                 f"raw has no {self.pattern} equivalent (point-to-point stream only: reqrep, pair, pushpull)"
@@ -175,8 +185,10 @@ def build_cells(
     sizes: Sequence[int],
     modes: Sequence[str] = MODES,
     subscribers: Sequence[int] = (1,),
+    apis: Sequence[str] = ("sync",),
 ) -> list[Cell]:
-    """Expand a sweep into cells, implementations innermost so they run back to back.
+    """Expand a sweep into cells, implementations innermost so they run back to back (then APIs:
+    ``zlab`` and ``pyzmq`` through asyncio are neighbours in time, as through the blocking API).
 
     Patterns are paired only with the modes they support; ``subscribers`` applies to pubsub only
     (other patterns have one receiving peer). Raises ChoiceError when nothing is left to measure.
@@ -187,7 +199,10 @@ def build_cells(
             for mode in (m for m in modes if m in PATTERN_MODES[pattern]):
                 for size in sizes:
                     for subs in subscribers if pattern == "pubsub" else (1,):
-                        cells.extend(Cell(impl, transport, pattern, mode, size, subs) for impl in impls)
+                        for api in apis:
+                            cells.extend(
+                                Cell(impl, transport, pattern, mode, size, subs, api) for impl in impls
+                            )
     if not cells:
         pairs = "; ".join(f"{p}: {', '.join(PATTERN_MODES[p])}" for p in patterns)
         raise ChoiceError(f"no pattern supports the modes {', '.join(modes)} ({pairs})")

@@ -75,7 +75,15 @@ def load_results(
     """Rows to chart and the run metadata: the newest full run of each experiment (see :func:`select_runs`)."""
     from zlab.bench.results import load, load_meta
 
-    return select_runs(load(path), all_runs=all_runs), load_meta(path)
+    return select_runs(blocking_only(load(path)), all_runs=all_runs), load_meta(path)
+
+
+def blocking_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows measured through the blocking API: the charts compare implementations, not APIs
+    (asyncio rows, ``api == "asyncio"``, are left to tables such as ``zlab.bench.headline``)."""
+    if "api" not in frame.columns:
+        return frame
+    return frame[frame["api"].fillna("sync") == "sync"]
 
 
 def select_runs(frame: pd.DataFrame, all_runs: bool = False) -> pd.DataFrame:
@@ -110,7 +118,7 @@ def medians(frame: pd.DataFrame) -> pd.DataFrame:
     Columns: the cell keys, ``<metric>`` medians, ``<metric>_lo`` / ``<metric>_hi`` (min, max over repeats)
     and ``repeats``.
     """
-    ok = frame[frame["status"] == "ok"]
+    ok = blocking_only(frame[frame["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame(columns=[*_CELL, *_METRICS, "repeats"])
     metrics = [m for m in _METRICS if m in ok.columns]

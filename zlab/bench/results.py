@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the api column (sync | asyncio); version 1 rows were all sync
 META_KEY = b"zlab.bench.meta"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -35,6 +35,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "host": (pa.string(), "hostname"),
     "impl": (pa.string(), "zlab | pyzmq | raw"),
     "impl_version": (pa.string(), "version of the implementation (pyzmq: with libzmq's)"),
+    "api": (pa.string(), "sync (blocking calls) | asyncio (zlab.asyncio / zmq.asyncio)"),
     "transport": (pa.string(), "inproc | ipc | tcp"),
     "pattern": (pa.string(), "reqrep | pair | dealer-router | pushpull | pubsub"),
     "mode": (pa.string(), "latency (ping-pong) | throughput (flood)"),
@@ -73,6 +74,16 @@ SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in COLUMNS.items(
 
 #: Upgrade hooks: ``UPGRADES[v]`` turns a frame of schema version ``v`` into version ``v + 1``.
 UPGRADES: dict[int, Callable[[pd.DataFrame], pd.DataFrame]] = {}
+
+
+def _v1_to_v2(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 2 added ``api``: every earlier run drove its sockets with blocking calls."""
+    frame = frame.copy()
+    frame["api"] = pd.Series(["sync"] * len(frame), dtype=object, index=frame.index)
+    return frame
+
+
+UPGRADES[1] = _v1_to_v2
 
 
 def make_row(**values: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import pandas as pd
 from zlab.bench import control, metadata, results, worker
 from zlab.bench.adapters import impl_version, unavailable_reason
 from zlab.bench.matrix import (
+    APIS,
     IMPLS,
     MODES,
     PATTERNS,
@@ -229,12 +230,12 @@ def run_cell(
         one_cpu = cpus[0] if placement == "one" else None
         groups = [
             worker.ProcessTask(
-                cell.impl, cell.transport, bind_addr, params, tuple(peer_tasks), one_cpu, fault
+                cell.impl, cell.transport, bind_addr, params, tuple(peer_tasks), one_cpu, fault, cell.api
             )
         ]
     else:
         groups = [
-            worker.ProcessTask(cell.impl, cell.transport, bind_addr, params, (t,), t.cpu, fault)
+            worker.ProcessTask(cell.impl, cell.transport, bind_addr, params, (t,), t.cpu, fault, cell.api)
             for t in peer_tasks
         ]
     procs = [
@@ -359,6 +360,7 @@ def run(
     modes: str | Sequence[str] = MODES,
     repeats: int = 3,
     subscribers: str | int | Sequence[int] = 2,
+    apis: str | Sequence[str] = "sync",
     placement: str = "none",
     quick: bool = False,
     duration_s: float | None = None,
@@ -371,13 +373,15 @@ def run(
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
-    Lists may be given as comma strings (``"pyzmq,raw"``) or sequences. Repeats are the outer loop
+    Lists may be given as comma strings (``"pyzmq,raw"``) or sequences. ``apis``: ``sync`` (blocking
+    calls), ``asyncio`` (zlab.asyncio / zmq.asyncio; raw has none, its cells are skipped), or both. Repeats are the outer loop
     and implementations the inner one, so ratios compare neighbours in time. Rows are written to
     ``out/<run_id>.parquet`` as they come (``out=None`` writes nothing). Ctrl-C stops the sweep,
     keeps the rows measured so far and returns them (``df.attrs["interrupted"]`` is True).
     ``df.attrs`` also holds ``run_id``, ``path`` (or None) and ``meta``.
     """
     impl_list = parse_choices(impls, IMPLS, "impl")
+    api_list = parse_choices(apis, APIS, "api")
     cells = build_cells(
         impl_list,
         parse_choices(transports, TRANSPORTS, "transport"),
@@ -385,6 +389,7 @@ def run(
         parse_sizes(sizes),
         parse_choices(modes, MODES, "mode"),
         parse_counts(subscribers, "subscriber count"),
+        api_list,
     )
     if placement not in PLACEMENTS:
         raise ChoiceError(f"unknown placement {placement!r} (valid: {', '.join(PLACEMENTS)})")
@@ -403,6 +408,7 @@ def run(
         repeats=repeats,
         budget=vars(budget),
         impls=impl_list,
+        apis=api_list,
         cells=[c.label for c in cells],
         tcp_host=tcp_host,
         impl_versions=versions,
@@ -427,6 +433,7 @@ def run(
                     host=meta["hostname"],
                     impl=cell.impl,
                     impl_version=versions[cell.impl],
+                    api=cell.api,
                     transport=cell.transport,
                     pattern=cell.pattern,
                     mode=cell.mode,

@@ -2,7 +2,7 @@
 """Summaries for terminals, notebooks and charts.
 
 Owns: :func:`headline` (median over repeats of the metrics that matter per mode, one column per
-implementation), :func:`ratios` (one implementation over another, per cell), and
+implementation; the API, sync or asyncio, is part of the cell), :func:`ratios` (one implementation over another, per cell), and
 :func:`format_summary` (the table ``zlab bench`` prints).
 """
 
@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-CELL_KEYS = ["transport", "pattern", "mode", "msg_size_bytes", "n_subscribers"]
+CELL_KEYS = ["transport", "pattern", "mode", "msg_size_bytes", "n_subscribers", "api"]
 #: The metrics shown per mode, in order.
 HEADLINE_METRICS = {"latency": ["lat_p50_us", "lat_p99_us"], "throughput": ["msgs_per_s", "mb_per_s"]}
 
@@ -20,6 +20,7 @@ HEADLINE_METRICS = {"latency": ["lat_p50_us", "lat_p99_us"], "throughput": ["msg
 def headline(frame: pd.DataFrame) -> pd.DataFrame:
     """Median over repeats of the ok rows: index cell keys + metric, one column per implementation."""
     ok = frame[frame["status"] == "ok"]
+    ok = ok.assign(api=ok["api"].fillna("sync"))  # rows made without an api (by hand) are blocking ones
     parts = []
     for mode, metrics in HEADLINE_METRICS.items():
         sub = ok[ok["mode"] == mode]
@@ -79,17 +80,22 @@ def format_summary(frame: pd.DataFrame) -> str:
         return "(no successful cells)"
     impls = [i for i in ("zlab", "pyzmq", "raw") if i in wide.columns]
     with_ratio = "zlab" in impls and "pyzmq" in impls
+    show_api = set(wide.index.get_level_values("api")) != {"sync"}
     rows = []
     for key, values in wide.iterrows():
-        transport, pattern, _mode, size, subs, metric = key  # type: ignore[misc]
+        transport, pattern, _mode, size, subs, api, metric = key  # type: ignore[misc]
         name = pattern if pattern != "pubsub" else f"pubsub x{subs}"
         row = [transport, name, format_size(int(size)), _UNITS.get(metric, metric)]
+        if show_api:
+            row.insert(0, api)
         row += [_fmt(values[i], metric) for i in impls]
         if with_ratio:
             r = values["zlab"] / values["pyzmq"] if values["pyzmq"] else float("nan")
             row.append("-" if math.isnan(r) else f"{r:.2f}")
         rows.append(row)
     header = ["transport", "pattern", "size", "metric", *impls] + (["zlab/pyzmq"] if with_ratio else [])
+    if show_api:
+        header.insert(0, "api")
     table = pd.DataFrame(rows, columns=header)
     text = table.to_string(index=False)
     if with_ratio:

@@ -53,6 +53,7 @@ class ProcessTask:
     peers: tuple[PeerTask, ...]
     process_cpu: int | None = None
     fault: Fault | None = None
+    api: str = "sync"
 
 
 def _pin(cpu: int | None) -> None:
@@ -109,7 +110,7 @@ def main(task: ProcessTask) -> None:
     _pin(task.process_cpu)  # first: threads started later (the watchdog, libzmq's I/O threads) inherit it
     _exit_with_coordinator()
     try:
-        backend = open_backend(task.impl, task.transport)
+        backend = open_backend(task.impl, task.transport, task.api)
     except BaseException as exc:
         for peer_task in task.peers:
             Control(peer_task.conn, peer_task.role.name).error(f"cannot open {task.impl}: {exc!r}")
