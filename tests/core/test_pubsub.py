@@ -173,6 +173,8 @@ def test_pub_never_blocks_and_drops_for_a_slow_subscriber(lib: Lib, transport: s
         pub.send_multipart([b"%d" % i, payload])  # never blocks (SNDTIMEO is infinite)
         if fast.poll(wait_ms, lib.POLLIN):
             seen.append(int(fast.recv_multipart()[0]))
+    while fast.poll(500, lib.POLLIN):  # late ones (a loaded machine)
+        seen.append(int(fast.recv_multipart()[0]))
     assert seen == sorted(set(seen)) and seen[-1] == n - 1
     if lib.is_zlab:
         assert seen == list(range(n))
