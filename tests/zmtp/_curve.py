@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import socket
 
-from zlab.zmtp.commands import split_command
+from zlab.zmtp.commands import encode_metadata, split_command
 from zlab.zmtp.curve import FLAG_COMMAND, FLAG_MORE, CurveClient, CurveServer
 from zlab.zmtp.frames import FLAG_COMMAND as ZMTP_COMMAND
-from zlab.zmtp.frames import FLAG_LONG, FLAG_MORE as ZMTP_MORE
-from zlab.zmtp.frames import command_frame, encode_message
+from zlab.zmtp.frames import FLAG_LONG, command_frame, encode_message
+from zlab.zmtp.frames import FLAG_MORE as ZMTP_MORE
 from zlab.zmtp.greeting import GREETING_SIZE, build_greeting, check_greeting
 
 
@@ -50,48 +50,49 @@ class CurveWire:
         self.frames.append((flags, body))
         return flags, body
 
-    def send_command_body(self, body: bytes) -> None:
-        name, data = split_command(body)
+    def send_command(self, name: bytes, data: bytes) -> None:
+        """A clear command frame (handshake)."""
         self.sock.sendall(command_frame(name, data))
 
     # -- handshake
-    def handshake(self) -> None:
-        """Greeting, then command bodies through the mechanism until it is done."""
+    def handshake(self, metadata: dict[str, bytes]) -> None:
+        """Greeting, then commands through the mechanism until it is done; `metadata`: our properties."""
         greeting = self._need(GREETING_SIZE)
         check_greeting(greeting, b"CURVE")
-        for body in self.mech.start():
-            self.send_command_body(body)
+        for command in self.mech.start(encode_metadata(metadata)):
+            self.send_command(*command)
         while not self.mech.done:
             flags, body = self.read_frame()
             assert flags & ZMTP_COMMAND, f"handshake frame without COMMAND flag: {flags:#x}"
-            for reply in self.mech.receive(body):
-                self.send_command_body(reply)
+            for reply in self.mech.receive(*split_command(body)):
+                self.send_command(*reply)
 
     # -- messages
     def send(self, frames: list[bytes]) -> None:
+        """One message, a MESSAGE frame per frame (the mechanism's own encoding)."""
+        out: list = []
+        self.mech.encode(frames, out)
+        self.sock.sendall(b"".join(out))
+
+    def send_sealed(self, frames: list[bytes]) -> None:
+        """One message framed here with frames.encode_message around the codec's MESSAGE bodies."""
         codec = self.mech.codec
         assert codec is not None
         out: list = []
         last = len(frames) - 1
         for i, f in enumerate(frames):
-            encode_message([codec.encrypt(f, FLAG_MORE if i < last else 0)], out)
+            encode_message([codec.seal(f, FLAG_MORE if i < last else 0)], out)
         self.sock.sendall(b"".join(out))
 
-    def send_command(self, name: bytes, data: bytes = b"") -> None:
+    def send_command_inside(self, name: bytes, data: bytes = b"") -> None:
         """A command inside MESSAGE, flagged COMMAND as libzmq does."""
-        codec = self.mech.codec
-        assert codec is not None
-        out: list = []
-        encode_message([codec.encrypt(bytes((len(name),)) + name + data, FLAG_COMMAND)], out)
-        self.sock.sendall(b"".join(out))
+        self.sock.sendall(self.mech.encode_command(bytes((len(name),)) + name + data))
 
     def read_message_frame(self) -> tuple[int, bytes]:
         """Read and decrypt one MESSAGE: (flags, payload); commands are recorded in ``commands`` too."""
-        codec = self.mech.codec
-        assert codec is not None
         outer, body = self.read_frame()
         assert not outer & ZMTP_MORE, "libzmq never sets MORE on the frame around a MESSAGE"
-        flags, payload = codec.decrypt(body)
+        flags, payload = self.mech.decode(body)
         if flags & FLAG_COMMAND:
             self.commands.append(payload)
         return flags, payload

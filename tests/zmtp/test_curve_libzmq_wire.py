@@ -60,10 +60,10 @@ def test_zlab_client_against_libzmq_router(ctx, keys) -> None:  # type: ignore[n
     spub, ssec = keys["server"]
     cpub, csec = keys["client"]
     router, port = _libzmq_server(ctx, zmq.ROUTER, ssec)
-    mech = CurveClient(cpub, csec, spub, {"Socket-Type": b"DEALER", "Identity": b"zlab-curve"})
+    mech = CurveClient(cpub, csec, spub)
     wire = CurveWire(_connect(port), mech)
     try:
-        wire.handshake()
+        wire.handshake({"Socket-Type": b"DEALER", "Identity": b"zlab-curve"})
         assert mech.peer_metadata["Socket-Type"] == b"ROUTER"
         wire.send([b"hello", b"", b"w" * 300])
         msg = router.recv_multipart(copy=False)
@@ -85,11 +85,11 @@ def test_zlab_client_against_libzmq_rep_large_and_empty(ctx, keys) -> None:  # t
     spub, ssec = keys["server"]
     cpub, csec = keys["client"]
     rep, port = _libzmq_server(ctx, zmq.REP, ssec)
-    wire = CurveWire(_connect(port), CurveClient(cpub, csec, spub, {"Socket-Type": b"REQ", "Identity": b""}))
+    wire = CurveWire(_connect(port), CurveClient(cpub, csec, spub))
     try:
-        wire.handshake()
+        wire.handshake({"Socket-Type": b"REQ", "Identity": b""})
         for payload in (b"", b"x", bytes(1 << 20)):
-            wire.send([b"", payload])  # REQ envelope: empty delimiter
+            wire.send_sealed([b"", payload])  # REQ envelope: empty delimiter
             assert rep.recv() == payload
             rep.send(payload[::-1])
             assert wire.recv() == [b"", payload[::-1]]
@@ -112,9 +112,9 @@ def test_libzmq_client_against_zlab_server(ctx, keys) -> None:  # type: ignore[n
         dealer.connect(f"tcp://127.0.0.1:{port}")
         sock, _ = listener.accept()
         sock.settimeout(5)
-        mech = CurveServer(ssec, {"Socket-Type": b"ROUTER", "Identity": b""})
+        mech = CurveServer(ssec)
         wire = CurveWire(sock, mech)
-        wire.handshake()
+        wire.handshake({"Socket-Type": b"ROUTER", "Identity": b""})
         assert mech.client_key == cpub
         assert mech.peer_metadata["Socket-Type"] == b"DEALER"
         assert mech.peer_metadata["Identity"] == b"libzmq-dealer"
@@ -145,14 +145,14 @@ def test_commands_inside_message_use_flag_bit_1(ctx, keys) -> None:  # type: ign
         sub.connect(f"tcp://127.0.0.1:{port}")
         sock, _ = listener.accept()
         sock.settimeout(5)
-        wire = CurveWire(sock, CurveServer(ssec, {"Socket-Type": b"PUB"}))
-        wire.handshake()
+        wire = CurveWire(sock, CurveServer(ssec))
+        wire.handshake({"Socket-Type": b"PUB"})
         wire.wait_command(b"\x04PING")
         assert wire.wait_command(b"\x09SUBSCRIBE") == b"\x09SUBSCRIBEnews"
         wire.send([b"news", b"item"])
         assert sub.recv_multipart() == [b"news", b"item"]
         # a PING of ours inside MESSAGE: libzmq answers with a PONG inside MESSAGE, context echoed
-        wire.send_command(b"PING", b"\x00\x0ahello")
+        wire.send_command_inside(b"PING", b"\x00\x0ahello")
         assert wire.wait_command(b"\x04PONG") == b"\x04PONGhello"
         outer = {flags for flags, body in wire.frames if body[:8] == b"\x07MESSAGE"}
         assert not any(flags & FLAG_COMMAND for flags in outer)
@@ -166,11 +166,11 @@ def test_wrong_server_key_zlab_client(ctx, keys) -> None:  # type: ignore[no-unt
     _, ssec = keys["server"]
     cpub, csec = keys["client"]
     wrong, _ = curve.keypair()
-    router, port = _libzmq_server(ctx, zmq.ROUTER, ssec)
-    wire = CurveWire(_connect(port), CurveClient(cpub, csec, wrong, {"Socket-Type": b"DEALER"}))
+    _router, port = _libzmq_server(ctx, zmq.ROUTER, ssec)
+    wire = CurveWire(_connect(port), CurveClient(cpub, csec, wrong))
     try:
         with pytest.raises(PeerClosed):
-            wire.handshake()
+            wire.handshake({"Socket-Type": b"DEALER"})
         assert not wire.mech.done
     finally:
         wire.close()
@@ -191,9 +191,9 @@ def test_wrong_server_key_libzmq_client(ctx, keys) -> None:  # type: ignore[no-u
         dealer.connect(f"tcp://127.0.0.1:{port}")
         sock, _ = listener.accept()
         sock.settimeout(5)
-        wire = CurveWire(sock, CurveServer(ssec, {"Socket-Type": b"ROUTER"}))
+        wire = CurveWire(sock, CurveServer(ssec))
         with pytest.raises(ProtocolError, match="HELLO"):
-            wire.handshake()
+            wire.handshake({"Socket-Type": b"ROUTER"})
         wire.close()
     finally:
         listener.close()
@@ -206,9 +206,10 @@ def test_libzmq_zap_refusal_reaches_zlab_client_as_error(ctx, keys) -> None:  # 
     handler = ctx.socket(zmq.REP)
     handler.bind("inproc://zeromq.zap.01")
     handler.rcvtimeo = 5000
-    router, port = _libzmq_server(ctx, zmq.ROUTER, ssec)
-    wire = CurveWire(_connect(port), CurveClient(cpub, csec, spub, {"Socket-Type": b"DEALER"}))
+    _router, port = _libzmq_server(ctx, zmq.ROUTER, ssec)
+    wire = CurveWire(_connect(port), CurveClient(cpub, csec, spub))
     try:
+
         def answer() -> None:
             req = handler.recv_multipart()
             assert req[5] == b"CURVE" and req[6] == cpub
@@ -217,7 +218,7 @@ def test_libzmq_zap_refusal_reaches_zlab_client_as_error(ctx, keys) -> None:  # 
         t = threading.Thread(target=answer)
         t.start()
         with pytest.raises(HandshakeRefused, match="400"):
-            wire.handshake()
+            wire.handshake({"Socket-Type": b"DEALER"})
         t.join(5)
     finally:
         wire.close()

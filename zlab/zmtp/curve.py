@@ -1,30 +1,31 @@
 """The CURVE security mechanism: CurveZMQ (RFC 25) over ZMTP (RFC 26), as libzmq speaks it, over PyNaCl.
 
 Owns: CURVE keys (``keypair``, ``public_key``), the client and server handshakes (HELLO, WELCOME with the
-cookie, INITIATE with the vouch, READY, ERROR) and ``CurveCodec``, the MESSAGE encryption of every frame
-after the handshake. Rules: pure (no sockets, threads or clock; randomness comes from libsodium);
-imports only zlab.errors and siblings. Handshake objects take and return command *bodies* (name length,
-name, data), never frames or bytes of the stream; every malformed, forged or replayed input raises
-``ProtocolError`` (``HandshakeRefused`` when the peer is refused or refuses us) and nothing else.
+cookie, INITIATE with the vouch, READY) and the MESSAGE encryption of every frame after the handshake
+(``CurveCodec``). Rules: pure (no sockets, threads or clock; randomness comes from libsodium); imports
+only zlab.errors and siblings. Handshake objects take and return commands as ``(name, data)`` pairs,
+never bytes of the stream; every malformed, forged or replayed input raises ``ProtocolError``
+(``HandshakeRefused`` when the peer refuses us) and nothing else.
 
 Where libzmq and the RFC differ, this follows libzmq (ZMTP-NOTES section 8): HELLO carries 72 octets of
 zero padding (200 octets in all), and the flags octet inside a MESSAGE box carries MORE in bit 0 and
 COMMAND in bit 1 (commands after the handshake, e.g. PING and SUBSCRIBE, travel inside MESSAGE). A MESSAGE
-travels in an ordinary message frame without MORE, as libzmq sends it. Short nonces are 64-bit counters
-per direction that must strictly increase: a replayed or reordered MESSAGE is a protocol error.
+travels in an ordinary message frame without MORE, as libzmq sends it; one in a command frame is accepted
+too. Short nonces are 64-bit counters per direction that must strictly increase: a replayed or reordered
+MESSAGE is a protocol error.
 
-The server keeps no secret of the connection between WELCOME and INITIATE but a short-lived cookie key:
-the client's transient key C' and the server's transient secret s' travel inside the cookie, sealed with
-that key, and come back in INITIATE.
+The server keeps no secret of the connection between WELCOME and INITIATE but a short-lived cookie key
+(made for one WELCOME, forgotten at the INITIATE that follows): the client's transient key C' and the
+server's transient secret s' travel inside the cookie, sealed with that key, and come back in INITIATE.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
 from zlab.errors import HandshakeRefused, ProtocolError
 
-from .commands import decode_error_reason, decode_metadata, encode_error_reason, encode_metadata
+from .commands import decode_error_reason, decode_metadata
 
 try:  # CURVE needs PyNaCl (libsodium); zlab without it still speaks NULL
     from nacl import bindings as _nacl
@@ -33,32 +34,31 @@ except ImportError:  # pragma: no cover - exercised only where PyNaCl is missing
     _nacl = None  # type: ignore[assignment]
     _CryptoError = Exception  # type: ignore[assignment,misc]
 
+Command = tuple[bytes, bytes]
+
 KEY_SIZE = 32
 """Octets of a CURVE public or secret key (Curve25519)."""
-MAC_SIZE = 16
-"""Octets a crypto_box adds to its plaintext (the Poly1305 authenticator)."""
 
+# sizes of whole command bodies (name length + name + data), as RFC 26 and libzmq count them
 HELLO_SIZE = 200
 WELCOME_SIZE = 168
 INITIATE_MIN = 257
 READY_MIN = 30
 MESSAGE_MIN = 33
-COOKIE_SIZE = 96
 
 FLAG_MORE = 0x01
 """MESSAGE flags bit 0: more frames of this message follow."""
 FLAG_COMMAND = 0x02
 """MESSAGE flags bit 1: the payload is a command body (libzmq's ``msg_t::command``)."""
 
-_HELLO = b"\x05HELLO"
-_WELCOME = b"\x07WELCOME"
-_INITIATE = b"\x08INITIATE"
-_READY = b"\x05READY"
-_ERROR = b"\x05ERROR"
 _MESSAGE = b"\x07MESSAGE"
 _VERSION = b"\x01\x00"
 _HELLO_PADDING = bytes(72)
 _NONCE_MAX = (1 << 64) - 1
+# the 2-octet header of a short message frame of n octets, and the flags octet of a long one
+_SHORT = tuple(bytes((0, n)) for n in range(256))
+_LONG = b"\x02"
+_FLAG_OCTET = (b"\x00", b"\x01", b"\x02", b"\x03")
 
 
 def available() -> bool:
@@ -106,45 +106,44 @@ def _open_afternm(box: bytes, nonce: bytes, key: bytes, what: str) -> bytes:
         raise ProtocolError(f"CURVE: cannot open {what}") from None
 
 
-def _command_name(body: bytes) -> bytes:
-    return body[1 : 1 + body[0]] if body else b""
-
-
-def _short_nonce(n: int) -> bytes:
-    if n > _NONCE_MAX:
-        raise ProtocolError("CURVE: nonce counter exhausted")
-    return n.to_bytes(8, "big")
+def _metadata(data: bytes) -> dict[str, bytes]:
+    return decode_metadata(data)
 
 
 class CurveCodec:
     """MESSAGE encryption of one connection after its handshake, in both directions.
 
-    ``encrypt(payload, flags)`` returns a MESSAGE command body: ``\\x07MESSAGE``, the 8-octet short nonce,
-    and Box[flags + payload] under the precomputed key of (C', S'). ``decrypt(body)`` returns
+    ``seal(payload, flags)`` returns a MESSAGE command body: ``\\x07MESSAGE``, the 8-octet short nonce,
+    and Box[flags + payload] under the precomputed key of (C', S'). ``open(body)`` returns
     ``(flags, payload)``; it raises ProtocolError on anything that is not a MESSAGE, is shorter than 33
-    octets, does not open, or whose nonce is not above the last one received.
+    octets, does not open, has reserved flag bits, or whose nonce is not above the last one received.
+    Sending is serialised by the caller (nonces go out in wire order); so is receiving.
     """
 
     __slots__ = ("_key", "_peer_nonce", "_recv_prefix", "_send_nonce", "_send_prefix")
 
-    def __init__(self, key: bytes, send_prefix: bytes, recv_prefix: bytes, send_nonce: int, peer_nonce: int):
+    def __init__(
+        self, key: bytes, send_prefix: bytes, recv_prefix: bytes, send_nonce: int, peer_nonce: int
+    ) -> None:
         self._key = key
         self._send_prefix = send_prefix
         self._recv_prefix = recv_prefix
         self._send_nonce = send_nonce  # the next nonce we use
         self._peer_nonce = peer_nonce  # the last nonce the peer used
 
-    def encrypt(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes:
+    def seal(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes:
         """A MESSAGE command body carrying `payload` with MESSAGE `flags` (FLAG_MORE, FLAG_COMMAND)."""
         n = self._send_nonce
         if n > _NONCE_MAX:
             raise ProtocolError("CURVE: nonce counter exhausted")
         self._send_nonce = n + 1
         short = n.to_bytes(8, "big")
-        box = _nacl.crypto_box_easy_afternm(bytes((flags,)) + payload, self._send_prefix + short, self._key)
+        box = _nacl.crypto_box_easy_afternm(
+            _FLAG_OCTET[flags] + payload, self._send_prefix + short, self._key
+        )
         return _MESSAGE + short + box
 
-    def decrypt(self, body: bytes) -> tuple[int, bytes]:
+    def open(self, body: bytes) -> tuple[int, bytes]:
         """The (flags, payload) of a MESSAGE command body from the peer."""
         if body[:8] != _MESSAGE:
             raise ProtocolError("CURVE: expected a MESSAGE command")
@@ -154,89 +153,140 @@ class CurveCodec:
         n = int.from_bytes(short, "big")
         if n <= self._peer_nonce:
             raise ProtocolError("CURVE: MESSAGE nonce not increasing (replayed or reordered)")
-        try:
-            plain = _nacl.crypto_box_open_easy_afternm(body[16:], self._recv_prefix + short, self._key)
-        except _CryptoError:
-            raise ProtocolError("CURVE: cannot open MESSAGE") from None
+        plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
         self._peer_nonce = n
         flags = plain[0]
         if flags & ~(FLAG_MORE | FLAG_COMMAND):
             raise ProtocolError(f"CURVE: reserved MESSAGE flags set: {flags:#04x}")
         return flags, plain[1:]
 
+    def encode(self, frames: Sequence[bytes], out: list) -> int:
+        """Append the wire chunks of one message to `out` (one MESSAGE frame per message frame, in
+        plain message frames as libzmq sends them); return the octets appended."""
+        total = 0
+        last = len(frames) - 1
+        append = out.append
+        for i, frame in enumerate(frames):
+            body = self.seal(frame, FLAG_MORE if i < last else 0)
+            size = len(body)
+            if size < 256:
+                append(_SHORT[size])
+                total += size + 2
+            else:
+                append(_LONG + size.to_bytes(8, "big"))
+                total += size + 9
+            append(body)
+        return total
 
-class _Handshake:
-    """What both sides share: state, the codec once done, the peer's properties."""
+    def encode_command(self, body: bytes) -> bytes:
+        """The wire bytes of one command (name length + name + data) inside a MESSAGE, flagged COMMAND."""
+        out: list = []
+        self.encode_one(body, FLAG_COMMAND, out)
+        return b"".join(out)
 
-    #: True once the handshake completed (READY received by the client, sent by the server)
-    done: bool
-    #: the peer's properties (INITIATE / READY metadata), names as sent
-    peer_metadata: dict[str, bytes]
-    #: the MESSAGE codec, set when the handshake completes
-    codec: CurveCodec | None
+    def encode_one(self, payload: bytes, flags: int, out: list) -> None:
+        """Append one MESSAGE frame carrying `payload` with `flags` to `out`."""
+        body = self.seal(payload, flags)
+        size = len(body)
+        out.append(_SHORT[size] if size < 256 else _LONG + size.to_bytes(8, "big"))
+        out.append(body)
 
-    def __init__(self) -> None:
+
+class _Curve:
+    """What both sides share: the mechanism's name, state, the codec once done, traffic calls."""
+
+    name = b"CURVE"
+    wraps_traffic = True
+
+    def __init__(self, *, as_server: bool, zap: bool = False) -> None:
         _need_nacl()
+        self.as_server = as_server
+        self.zap = zap
         self.done = False
-        self.peer_metadata = {}
-        self.codec = None
+        self.output_open = False
+        self.peer_metadata: dict[str, bytes] = {}
+        self.codec: CurveCodec | None = None
+        self._state = "start"
 
-    def _peer_error(self, body: bytes) -> None:
-        """A peer's ERROR command body: refused, with its reason."""
-        reason = decode_error_reason(body[len(_ERROR) :])
-        raise HandshakeRefused(f"peer refused the handshake: {reason}")
+    def _unexpected(self, name: bytes) -> ProtocolError:
+        return ProtocolError(f"CURVE: unexpected command {name!r} in state {self._state}")
+
+    def _finish(self, codec: CurveCodec) -> None:
+        self.codec = codec
+        self._state = "done"
+        self.done = True
+        self.output_open = True
+
+    # -- traffic after the handshake (see CurveCodec)
+    def encode(self, frames: Sequence[bytes], out: list) -> int:
+        """Append the wire chunks of one message to `out`; return the octets appended."""
+        assert self.codec is not None, "CURVE traffic before the handshake"
+        return self.codec.encode(frames, out)
+
+    def encode_command(self, body: bytes) -> bytes:
+        """The wire bytes carrying one command body (PING, SUBSCRIBE...) after the handshake."""
+        assert self.codec is not None, "CURVE traffic before the handshake"
+        return self.codec.encode_command(body)
+
+    def decode(self, body: bytes) -> tuple[int, bytes]:
+        """One received frame body: (flags, payload); ProtocolError unless it is a good MESSAGE."""
+        if self.codec is None:
+            raise ProtocolError("CURVE: MESSAGE before the handshake completed")
+        return self.codec.open(body)
 
 
-class CurveClient(_Handshake):
-    """The client side of a CURVE handshake (libzmq's ``CURVE_SERVER=0`` side, usually the connecter).
+class CurveClient(_Curve):
+    """The client side of a CURVE handshake (``CURVE_SERVER=0`` with ``CURVE_SERVERKEY`` set).
 
-    ``start()`` returns HELLO; ``receive(WELCOME)`` returns INITIATE (carrying `metadata`, our properties);
-    ``receive(READY)`` completes the handshake. An ERROR from the server raises HandshakeRefused.
+    ``start(metadata)`` returns HELLO; ``receive(b"WELCOME", ...)`` returns INITIATE (carrying
+    `metadata`, our encoded properties); ``receive(b"READY", ...)`` completes the handshake. An ERROR
+    from the server raises HandshakeRefused.
     """
 
-    def __init__(
-        self, public: bytes, secret: bytes, server_key: bytes, metadata: Mapping[str, bytes] | None = None
-    ) -> None:
-        super().__init__()
+    def __init__(self, public: bytes, secret: bytes, server_key: bytes) -> None:
+        super().__init__(as_server=False)
         self._public = _check_key(public, "CURVE_PUBLICKEY")
         self._secret = _check_key(secret, "CURVE_SECRETKEY")
         self._server = _check_key(server_key, "CURVE_SERVERKEY")
-        self._metadata = encode_metadata(metadata or {})
         self._cn_public, self._cn_secret = _nacl.crypto_box_keypair()  # C', c'
         self._nonce = 1  # the next short nonce we send
-        self._state = "start"
+        self._metadata = b""
         self._precom = b""
 
-    def start(self) -> list[bytes]:
-        """The command bodies to send first: HELLO."""
+    def _next_nonce(self) -> bytes:
+        n = self._nonce
+        self._nonce = n + 1
+        return n.to_bytes(8, "big")
+
+    def start(self, metadata: bytes = b"") -> list[Command]:
+        """The peer's greeting arrived: HELLO (`metadata` goes into INITIATE later)."""
         if self._state != "start":
             return []
+        self._metadata = bytes(metadata)
         self._state = "welcome"
-        short = _short_nonce(self._nonce)
-        self._nonce += 1
+        short = self._next_nonce()
         box = _nacl.crypto_box_easy(bytes(64), b"CurveZMQHELLO---" + short, self._server, self._cn_secret)
-        hello = _HELLO + _VERSION + _HELLO_PADDING + self._cn_public + short + box
-        assert len(hello) == HELLO_SIZE
-        return [hello]
+        return [(b"HELLO", _VERSION + _HELLO_PADDING + self._cn_public + short + box)]
 
-    def receive(self, body: bytes) -> list[bytes]:
-        """Handle one command body from the server; return the command bodies to send in reply."""
-        if body[:6] == _ERROR and self._state in ("welcome", "ready"):
-            self._peer_error(body)
-        if self._state == "welcome" and body[:8] == _WELCOME:
+    def receive(self, name: bytes, data: bytes) -> list[Command]:
+        """One command from the server; the commands to send in reply."""
+        if name == b"ERROR" and self._state in ("welcome", "ready"):
+            self._state = "refused"
+            raise HandshakeRefused(f"peer refused the handshake: {decode_error_reason(data)}")
+        if self._state == "welcome" and name == b"WELCOME":
             try:
-                return [self._welcome(body)]
+                return [self._welcome(data)]
             except _CryptoError:  # e.g. a weak transient key from a hostile server
                 raise ProtocolError("CURVE: WELCOME carries an unusable key") from None
-        if self._state == "ready" and body[:6] == _READY:
-            self._ready(body)
+        if self._state == "ready" and name == b"READY":
+            self._ready(data)
             return []
-        raise ProtocolError(f"CURVE: unexpected command {_command_name(body)!r} in state {self._state}")
+        raise self._unexpected(name)
 
-    def _welcome(self, body: bytes) -> bytes:
-        if len(body) != WELCOME_SIZE:
+    def _welcome(self, data: bytes) -> Command:
+        if len(data) != WELCOME_SIZE - 8:
             raise ProtocolError("CURVE: malformed WELCOME")
-        plain = _open(body[24:], b"WELCOME-" + body[8:24], self._server, self._cn_secret, "WELCOME")
+        plain = _open(data[16:], b"WELCOME-" + data[:16], self._server, self._cn_secret, "WELCOME")
         server_transient, cookie = plain[:32], plain[32:]
         self._precom = _nacl.crypto_box_beforenm(server_transient, self._cn_secret)
         # vouch = Box[C' + S](C->S'), with a long nonce
@@ -244,51 +294,55 @@ class CurveClient(_Handshake):
         vouch = _nacl.crypto_box_easy(
             self._cn_public + self._server, b"VOUCH---" + vouch_nonce, server_transient, self._secret
         )
-        short = _short_nonce(self._nonce)
-        self._nonce += 1
+        short = self._next_nonce()
         box = _nacl.crypto_box_easy_afternm(
             self._public + vouch_nonce + vouch + self._metadata, b"CurveZMQINITIATE" + short, self._precom
         )
         self._state = "ready"
-        return _INITIATE + cookie + short + box
+        return (b"INITIATE", cookie + short + box)
 
-    def _ready(self, body: bytes) -> None:
-        if len(body) < READY_MIN:
+    def _ready(self, data: bytes) -> None:
+        if len(data) < READY_MIN - 6:
             raise ProtocolError("CURVE: malformed READY")
-        short = body[6:14]
-        plain = _open_afternm(body[14:], b"CurveZMQREADY---" + short, self._precom, "READY")
-        self.peer_metadata = decode_metadata(plain)
-        self.codec = CurveCodec(
-            self._precom, b"CurveZMQMESSAGEC", b"CurveZMQMESSAGES", self._nonce, int.from_bytes(short, "big")
+        short = data[:8]
+        plain = _open_afternm(data[8:], b"CurveZMQREADY---" + short, self._precom, "READY")
+        self.peer_metadata = _metadata(plain)
+        self._finish(
+            CurveCodec(
+                self._precom,
+                b"CurveZMQMESSAGEC",
+                b"CurveZMQMESSAGES",
+                self._nonce,
+                int.from_bytes(short, "big"),
+            )
         )
-        self._state = "done"
-        self.done = True
 
 
-class CurveServer(_Handshake):
-    """The server side of a CURVE handshake (``CURVE_SERVER=1``, usually the binder).
+class CurveServer(_Curve):
+    """The server side of a CURVE handshake (``CURVE_SERVER=1``).
 
-    ``receive(HELLO)`` returns WELCOME; ``receive(INITIATE)`` checks the cookie, the vouch and the client's
-    key, and then either returns READY (handshake done) or, when `authenticate` is true, leaves the
-    decision to the caller (ZAP): :attr:`client_key` holds the client's permanent public key C, and
-    :meth:`accept` / :meth:`refuse` return READY / ERROR.
+    ``receive(b"HELLO", ...)`` returns WELCOME; ``receive(b"INITIATE", ...)`` checks the cookie, the
+    vouch and the client's key, then returns READY (handshake done) or, with ``zap=True``, leaves the
+    verdict to the caller: :attr:`client_key` holds the client's permanent public key C, and
+    :meth:`accept` returns READY, :meth:`refuse` the ERROR to send (none for status 300).
     """
 
-    def __init__(self, secret: bytes, metadata: Mapping[str, bytes] | None = None, authenticate: bool = False):
-        super().__init__()
+    def __init__(self, secret: bytes, *, zap: bool = False) -> None:
+        super().__init__(as_server=True, zap=zap)
         self._secret = _check_key(secret, "CURVE_SECRETKEY")
         self._public = _nacl.crypto_scalarmult_base(self._secret)
-        self._metadata = encode_metadata(metadata or {})
-        self._authenticate = authenticate
-        self._state = "hello"
+        self._metadata = b""
         self._cookie_key = b""  # the only secret kept between WELCOME and INITIATE
         self._precom = b""
         self._peer_nonce = 0
         #: the client's permanent public key C (raw), known once INITIATE is verified
         self.client_key: bytes | None = None
 
-    def start(self) -> list[bytes]:
-        """The command bodies to send first: none (the client speaks first)."""
+    def start(self, metadata: bytes = b"") -> list[Command]:
+        """The peer's greeting arrived: nothing to send yet (the client speaks first)."""
+        if self._state == "start":
+            self._metadata = bytes(metadata)
+            self._state = "hello"
         return []
 
     @property
@@ -296,24 +350,22 @@ class CurveServer(_Handshake):
         """INITIATE is verified and the caller has to accept or refuse the client."""
         return self._state == "auth"
 
-    def receive(self, body: bytes) -> list[bytes]:
-        """Handle one command body from the client; return the command bodies to send in reply."""
-        if self._state == "hello":
-            return [self._hello(body)]
-        if self._state == "initiate":
-            return self._initiate(body)
-        raise ProtocolError(f"CURVE: unexpected command {_command_name(body)!r} in state {self._state}")
+    def receive(self, name: bytes, data: bytes) -> list[Command]:
+        """One command from the client; the commands to send in reply."""
+        if self._state == "hello" and name == b"HELLO":
+            return [self._hello(data)]
+        if self._state == "initiate" and name == b"INITIATE":
+            return self._initiate(data)
+        raise self._unexpected(name)
 
-    def _hello(self, body: bytes) -> bytes:
-        if body[:6] != _HELLO:
-            raise ProtocolError("CURVE: expected HELLO")
-        if len(body) != HELLO_SIZE:
-            raise ProtocolError(f"CURVE: HELLO of {len(body)} octets (must be {HELLO_SIZE})")
-        if body[6:8] != _VERSION:
+    def _hello(self, data: bytes) -> Command:
+        if len(data) != HELLO_SIZE - 6:
+            raise ProtocolError(f"CURVE: HELLO of {len(data) + 6} octets (must be {HELLO_SIZE})")
+        if data[:2] != _VERSION:
             raise ProtocolError("CURVE: unknown HELLO version")
-        client_transient = body[80:112]
-        _open(body[120:200], b"CurveZMQHELLO---" + body[112:120], client_transient, self._secret, "HELLO")
-        # fresh transient key pair; C' and s' go into the cookie, sealed with a fresh cookie key
+        client_transient = data[74:106]
+        _open(data[114:], b"CurveZMQHELLO---" + data[106:114], client_transient, self._secret, "HELLO")
+        # a fresh transient key pair; C' and s' go into the cookie, sealed with a fresh cookie key
         server_transient, server_transient_secret = _nacl.crypto_box_keypair()
         self._cookie_key = _nacl.randombytes(32)
         cookie_nonce = _nacl.randombytes(16)
@@ -325,53 +377,41 @@ class CurveServer(_Handshake):
             server_transient + cookie, b"WELCOME-" + welcome_nonce, client_transient, self._secret
         )
         self._state = "initiate"
-        return _WELCOME + welcome_nonce + box
+        return (b"WELCOME", welcome_nonce + box)
 
-    def _initiate(self, body: bytes) -> list[bytes]:
-        if body[:9] != _INITIATE:
-            raise ProtocolError("CURVE: expected INITIATE")
-        if len(body) < INITIATE_MIN:
+    def _initiate(self, data: bytes) -> list[Command]:
+        if len(data) < INITIATE_MIN - 9:
             raise ProtocolError("CURVE: malformed INITIATE")
         key, self._cookie_key = self._cookie_key, b""  # a cookie is good for one INITIATE
         try:
-            cookie = _nacl.crypto_secretbox_open(body[25:105], b"COOKIE--" + body[9:25], key)
+            cookie = _nacl.crypto_secretbox_open(data[16:96], b"COOKIE--" + data[:16], key)
         except _CryptoError:
             raise ProtocolError("CURVE: invalid cookie") from None
-        client_transient, server_transient_secret = cookie[:32], cookie[32:64]
-        short = body[105:113]
+        client_transient, server_transient_secret = cookie[:32], cookie[32:]
+        short = data[96:104]
         self._precom = _nacl.crypto_box_beforenm(client_transient, server_transient_secret)
-        plain = _open_afternm(body[113:], b"CurveZMQINITIATE" + short, self._precom, "INITIATE")
+        plain = _open_afternm(data[104:], b"CurveZMQINITIATE" + short, self._precom, "INITIATE")
         client_key, vouch_nonce, vouch = plain[:32], plain[32:48], plain[48:128]
         vouched = _open(vouch, b"VOUCH---" + vouch_nonce, client_key, server_transient_secret, "vouch")
         if vouched != client_transient + self._public:
             raise ProtocolError("CURVE: the vouch does not match the connection")
-        self.peer_metadata = decode_metadata(plain[128:])
+        self.peer_metadata = _metadata(plain[128:])
         self.client_key = client_key
         self._peer_nonce = int.from_bytes(short, "big")
-        if self._authenticate:
+        if self.zap:
             self._state = "auth"
             return []
         return [self._ready()]
 
-    def accept(self) -> list[bytes]:
+    def accept(self) -> list[Command]:
         """The caller lets the client in (ZAP 200): READY, and the handshake is done."""
         if self._state != "auth":
             raise RuntimeError("accept() only while waiting_for_auth")
         return [self._ready()]
 
-    def refuse(self, status: str) -> list[bytes]:
-        """The caller refuses the client (ZAP 400/500): ERROR with `status` as reason (none for 300)."""
-        if self._state != "auth":
-            raise RuntimeError("refuse() only while waiting_for_auth")
-        self._state = "refused"
-        if status == "300":
-            return []
-        return [_ERROR + encode_error_reason(status)]
-
-    def _ready(self) -> bytes:
-        # the server's short nonces start at 1 (READY), MESSAGE continues from 2
-        box = _nacl.crypto_box_easy_afternm(self._metadata, b"CurveZMQREADY---" + _short_nonce(1), self._precom)
-        self.codec = CurveCodec(self._precom, b"CurveZMQMESSAGES", b"CurveZMQMESSAGEC", 2, self._peer_nonce)
-        self._state = "done"
-        self.done = True
-        return _READY + _short_nonce(1) + box
+    def _ready(self) -> Command:
+        # the server's short nonces: 1 for READY, MESSAGE continues from 2
+        short = (1).to_bytes(8, "big")
+        box = _nacl.crypto_box_easy_afternm(self._metadata, b"CurveZMQREADY---" + short, self._precom)
+        self._finish(CurveCodec(self._precom, b"CurveZMQMESSAGES", b"CurveZMQMESSAGEC", 2, self._peer_nonce))
+        return (b"READY", short + box)
