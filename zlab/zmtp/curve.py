@@ -33,6 +33,11 @@ try:  # CURVE needs PyNaCl (libsodium); zlab without it still speaks NULL
 except ImportError:  # pragma: no cover - exercised only where PyNaCl is missing
     _nacl = None  # type: ignore[assignment]
     _CryptoError = Exception  # type: ignore[assignment,misc]
+try:  # the MESSAGE fast path: PyNaCl's own cffi handle on libsodium (boxes built in place)
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+except ImportError:  # pragma: no cover - another PyNaCl layout: nacl.bindings only
+    _ffi = _lib = None
 
 Command = tuple[bytes, bytes]
 
@@ -117,7 +122,13 @@ class CurveCodec:
     and Box[flags + payload] under the precomputed key of (C', S'). ``open(body)`` returns
     ``(flags, payload)``; it raises ProtocolError on anything that is not a MESSAGE, is shorter than 33
     octets, does not open, has reserved flag bits, or whose nonce is not above the last one received.
+    ``encode`` / ``encode_command`` give whole frames (header and MESSAGE body in one buffer).
     Sending is serialised by the caller (nonces go out in wire order); so is receiving.
+
+    Fast path: with PyNaCl's cffi library at hand, a frame is built in one ``bytearray`` (header,
+    MESSAGE, nonce, then flags + payload copied once) and boxed in place by libsodium (its ``_easy``
+    functions allow overlapping buffers); a received box is opened straight from the frame body into
+    one buffer. Without it, the same through ``nacl.bindings`` (three more copies per frame).
     """
 
     __slots__ = ("_key", "_peer_nonce", "_recv_prefix", "_send_nonce", "_send_prefix")
@@ -131,34 +142,76 @@ class CurveCodec:
         self._send_nonce = send_nonce  # the next nonce we use
         self._peer_nonce = peer_nonce  # the last nonce the peer used
 
-    def seal(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes:
-        """A MESSAGE command body carrying `payload` with MESSAGE `flags` (FLAG_MORE, FLAG_COMMAND)."""
+    def _next(self) -> bytes:
         n = self._send_nonce
         if n > _NONCE_MAX:
             raise ProtocolError("CURVE: nonce counter exhausted")
         self._send_nonce = n + 1
-        short = n.to_bytes(8, "big")
+        return n.to_bytes(8, "big")
+
+    def seal(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes:
+        """A MESSAGE command body carrying `payload` with MESSAGE `flags` (FLAG_MORE, FLAG_COMMAND)."""
+        short = self._next()
         box = _nacl.crypto_box_easy_afternm(
             _FLAG_OCTET[flags] + payload, self._send_prefix + short, self._key
         )
         return _MESSAGE + short + box
 
+    def frame(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes | bytearray:
+        """One whole frame (plain message frame header + MESSAGE body) carrying `payload`."""
+        short = self._next()
+        size = len(payload) + MESSAGE_MIN
+        if _lib is None:
+            box = _nacl.crypto_box_easy_afternm(
+                _FLAG_OCTET[flags] + payload, self._send_prefix + short, self._key
+            )
+            head = _SHORT[size] if size < 256 else _LONG + size.to_bytes(8, "big")
+            return head + _MESSAGE + short + box
+        if size < 256:
+            hl = 2
+            buf = bytearray(2 + size)
+            buf[1] = size
+        else:
+            hl = 9
+            buf = bytearray(9 + size)
+            buf[0] = 2
+            buf[1:9] = size.to_bytes(8, "big")
+        buf[hl : hl + 16] = _MESSAGE + short
+        m = hl + 32  # plaintext (flags + payload) after the 16-octet MAC slot; boxed in place
+        buf[m] = flags
+        buf[m + 1 :] = payload
+        p = _ffi.from_buffer(buf)
+        _lib.crypto_box_easy_afternm(p + (hl + 16), p + m, size - 32, self._send_prefix + short, self._key)
+        return buf
+
     def open(self, body: bytes) -> tuple[int, bytes]:
         """The (flags, payload) of a MESSAGE command body from the peer."""
         if body[:8] != _MESSAGE:
             raise ProtocolError("CURVE: expected a MESSAGE command")
-        if len(body) < MESSAGE_MIN:
+        size = len(body)
+        if size < MESSAGE_MIN:
             raise ProtocolError("CURVE: MESSAGE too short")
         short = body[8:16]
         n = int.from_bytes(short, "big")
         if n <= self._peer_nonce:
             raise ProtocolError("CURVE: MESSAGE nonce not increasing (replayed or reordered)")
-        plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
+        if _lib is None:
+            plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
+        else:
+            plain = bytearray(size - 32)
+            if _lib.crypto_box_open_easy_afternm(
+                _ffi.from_buffer(plain),
+                _ffi.from_buffer(body) + 16,
+                size - 16,
+                self._recv_prefix + short,
+                self._key,
+            ):
+                raise ProtocolError("CURVE: cannot open MESSAGE")
         self._peer_nonce = n
         flags = plain[0]
         if flags & ~(FLAG_MORE | FLAG_COMMAND):
             raise ProtocolError(f"CURVE: reserved MESSAGE flags set: {flags:#04x}")
-        return flags, plain[1:]
+        return flags, bytes(plain[1:]) if _lib is not None else plain[1:]
 
     def encode(self, frames: Sequence[bytes], out: list) -> int:
         """Append the wire chunks of one message to `out` (one MESSAGE frame per message frame, in
@@ -166,30 +219,16 @@ class CurveCodec:
         total = 0
         last = len(frames) - 1
         append = out.append
-        for i, frame in enumerate(frames):
-            body = self.seal(frame, FLAG_MORE if i < last else 0)
-            size = len(body)
-            if size < 256:
-                append(_SHORT[size])
-                total += size + 2
-            else:
-                append(_LONG + size.to_bytes(8, "big"))
-                total += size + 9
-            append(body)
+        frame = self.frame
+        for i, payload in enumerate(frames):
+            chunk = frame(payload, FLAG_MORE if i < last else 0)
+            total += len(chunk)
+            append(chunk)
         return total
 
     def encode_command(self, body: bytes) -> bytes:
         """The wire bytes of one command (name length + name + data) inside a MESSAGE, flagged COMMAND."""
-        out: list = []
-        self.encode_one(body, FLAG_COMMAND, out)
-        return b"".join(out)
-
-    def encode_one(self, payload: bytes, flags: int, out: list) -> None:
-        """Append one MESSAGE frame carrying `payload` with `flags` to `out`."""
-        body = self.seal(payload, flags)
-        size = len(body)
-        out.append(_SHORT[size] if size < 256 else _LONG + size.to_bytes(8, "big"))
-        out.append(body)
+        return bytes(self.frame(body, FLAG_COMMAND))
 
 
 class _Curve:
