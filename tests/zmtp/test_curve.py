@@ -11,6 +11,7 @@ from zlab.errors import HandshakeRefused, ProtocolError
 from zlab.zmtp import curve
 from zlab.zmtp.commands import encode_metadata
 from zlab.zmtp.curve import FLAG_COMMAND, FLAG_MORE, CurveClient, CurveServer
+from zlab.zmtp.mechanism import Refused, ZapReply, ZapRequest
 
 SERVER = curve.keypair()
 CLIENT = curve.keypair()
@@ -42,8 +43,9 @@ def handshake(zap: bool = False) -> tuple[CurveClient, CurveServer]:
     [initiate] = c.receive(*welcome)
     replies = s.receive(*initiate)
     if zap:
-        assert replies == [] and s.waiting_for_auth and not s.done
-        replies = s.accept()
+        assert replies == [] and not s.done
+        assert s.zap_request == ZapRequest(b"CURVE", (CLIENT[0],))
+        replies = s.zap_reply(ZapReply("200"))
     [ready] = replies
     assert c.receive(*ready) == []
     return c, s
@@ -273,6 +275,20 @@ def test_zap_waits_for_the_verdict() -> None:
     c, s = handshake(zap=True)
     assert s.client_key == CLIENT[0]
     assert c.done and s.done
+
+
+@pytest.mark.parametrize(("status", "error"), [("400", "400"), ("500", "500"), ("300", None)])
+def test_zap_refusal(status: str, error: str | None) -> None:
+    c, s = pair(zap=True)
+    s.start(SERVER_META)
+    [welcome] = s.receive(*c.start(CLIENT_META)[0])
+    assert s.receive(*c.receive(*welcome)[0]) == []
+    with pytest.raises(Refused) as info:
+        s.zap_reply(ZapReply(status, "No access"))
+    assert info.value.error == error and info.value.status == status
+    assert not s.done
+    with pytest.raises(ProtocolError):
+        s.zap_reply(ZapReply("200"))
 
 
 def test_bad_keys_are_refused_at_construction() -> None:

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from zlab.errors import HandshakeRefused, ProtocolError
 
 from .commands import decode_error_reason, decode_metadata
+from .mechanism import Command, Mechanism, ZapReply, ZapRequest, zap_refusal
 
 try:  # CURVE needs PyNaCl (libsodium); zlab without it still speaks NULL
     from nacl import bindings as _nacl
@@ -38,8 +39,6 @@ try:  # the MESSAGE fast path: PyNaCl's own cffi handle on libsodium (boxes buil
     from nacl._sodium import lib as _lib
 except ImportError:  # pragma: no cover - another PyNaCl layout: nacl.bindings only
     _ffi = _lib = None
-
-Command = tuple[bytes, bytes]
 
 KEY_SIZE = 32
 """Octets of a CURVE public or secret key (Curve25519)."""
@@ -231,19 +230,17 @@ class CurveCodec:
         return bytes(self.frame(body, FLAG_COMMAND))
 
 
-class _Curve:
+class _Curve(Mechanism):
     """What both sides share: the mechanism's name, state, the codec once done, traffic calls."""
 
     name = b"CURVE"
     wraps_traffic = True
+    #: octets a MESSAGE body adds to the payload it carries (command, nonce, MAC, flags)
+    frame_overhead = MESSAGE_MIN
 
     def __init__(self, *, as_server: bool, zap: bool = False) -> None:
         _need_nacl()
-        self.as_server = as_server
-        self.zap = zap
-        self.done = False
-        self.output_open = False
-        self.peer_metadata: dict[str, bytes] = {}
+        super().__init__(as_server=as_server, zap=zap)
         self.codec: CurveCodec | None = None
         self._state = "start"
 
@@ -361,9 +358,9 @@ class CurveServer(_Curve):
     """The server side of a CURVE handshake (``CURVE_SERVER=1``).
 
     ``receive(b"HELLO", ...)`` returns WELCOME; ``receive(b"INITIATE", ...)`` checks the cookie, the
-    vouch and the client's key, then returns READY (handshake done) or, with ``zap=True``, leaves the
-    verdict to the caller: :attr:`client_key` holds the client's permanent public key C, and
-    :meth:`accept` returns READY, :meth:`refuse` the ERROR to send (none for status 300).
+    vouch and the client's key, then returns READY (handshake done) or, with ``zap=True``, sets
+    :attr:`zap_request` (credentials: the client's permanent public key C, also in :attr:`client_key`)
+    and waits for :meth:`zap_reply`: READY for 200, else ``Refused`` (ERROR "400"/"500", none for 300).
     """
 
     def __init__(self, secret: bytes, *, zap: bool = False) -> None:
@@ -383,11 +380,6 @@ class CurveServer(_Curve):
             self._metadata = bytes(metadata)
             self._state = "hello"
         return []
-
-    @property
-    def waiting_for_auth(self) -> bool:
-        """INITIATE is verified and the caller has to accept or refuse the client."""
-        return self._state == "auth"
 
     def receive(self, name: bytes, data: bytes) -> list[Command]:
         """One command from the client; the commands to send in reply."""
@@ -438,14 +430,18 @@ class CurveServer(_Curve):
         self.client_key = client_key
         self._peer_nonce = int.from_bytes(short, "big")
         if self.zap:
-            self._state = "auth"
+            self._state = "zap"
+            self.zap_request = ZapRequest(b"CURVE", (client_key,))
             return []
         return [self._ready()]
 
-    def accept(self) -> list[Command]:
-        """The caller lets the client in (ZAP 200): READY, and the handshake is done."""
-        if self._state != "auth":
-            raise RuntimeError("accept() only while waiting_for_auth")
+    def zap_reply(self, reply: ZapReply) -> list[Command]:
+        """The ZAP handler's verdict on :attr:`zap_request`: READY for 200, else ``Refused``."""
+        if self._state != "zap":
+            raise ProtocolError("CURVE: no ZAP request is waiting")
+        if reply.status_code != "200":
+            self._state = "refused"
+            raise zap_refusal(reply)
         return [self._ready()]
 
     def _ready(self) -> Command:
