@@ -365,3 +365,22 @@ def test_fuzz_message_decode(data: bytes) -> None:
     _c, s = handshake()
     _events_or_protocol_error(lambda: s.decode(data))
     _events_or_protocol_error(lambda: s.decode(b"\x07MESSAGE" + data))
+
+
+def test_keys_as_z85_text() -> None:
+    from zlab.zmtp import z85
+
+    pub, sec = curve.keypair()
+    assert curve.raw_key(z85.encode(pub)) == pub
+    assert curve.raw_key(z85.encode(pub) + b"\0") == pub  # libzmq's C form, NUL-terminated
+    assert curve.raw_key(z85.encode(pub).decode()) == pub
+    assert curve.public_key(z85.encode(sec)) == pub
+    c = CurveClient(z85.encode(CLIENT[0]), z85.encode(CLIENT[1]), z85.encode(SERVER[0]))
+    s = CurveServer(z85.encode(SERVER[1]))
+    s.start(SERVER_META)
+    [welcome] = s.receive(*c.start(CLIENT_META)[0])
+    c.receive(*s.receive(*c.receive(*welcome)[0])[0])
+    assert c.done and s.client_key == CLIENT[0]
+    for bad in (b" " * 40, b"#" * 40, bytes(33), b"", "é" * 40):
+        with pytest.raises(ValueError):
+            curve.raw_key(bad)

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from zlab.errors import HandshakeRefused, ProtocolError
 
+from . import z85
 from .commands import decode_error_reason, decode_metadata
 from .mechanism import Command, Mechanism, ZapReply, ZapRequest, zap_refusal
 
@@ -82,17 +83,26 @@ def keypair() -> tuple[bytes, bytes]:
 
 
 def public_key(secret: bytes) -> bytes:
-    """The raw public key of a raw 32-octet secret key."""
+    """The raw public key of a secret key (32 raw octets or 40 Z85 characters)."""
     _need_nacl()
-    if len(secret) != KEY_SIZE:
-        raise ValueError("a CURVE secret key is 32 octets")
-    return _nacl.crypto_scalarmult_base(bytes(secret))
+    return _nacl.crypto_scalarmult_base(raw_key(secret, "a CURVE secret key"))
 
 
-def _check_key(key: bytes, what: str) -> bytes:
+def raw_key(key: bytes | str, what: str = "a CURVE key") -> bytes:
+    """A CURVE key as 32 raw octets, from 32 octets, 40 Z85 characters, or 41 (Z85 + NUL, as libzmq's
+    C API takes them); ValueError otherwise."""
+    if isinstance(key, str):
+        try:
+            key = key.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError(f"{what} in Z85 must be ASCII") from None
     key = bytes(key)
+    if len(key) == 41 and key[40] == 0:
+        key = key[:40]
+    if len(key) == 40:
+        return z85.decode(key)
     if len(key) != KEY_SIZE:
-        raise ValueError(f"{what} must be 32 octets, not {len(key)}")
+        raise ValueError(f"{what} must be 32 octets or 40 Z85 characters, not {len(key)} octets")
     return key
 
 
@@ -281,9 +291,9 @@ class CurveClient(_Curve):
 
     def __init__(self, public: bytes, secret: bytes, server_key: bytes) -> None:
         super().__init__(as_server=False)
-        self._public = _check_key(public, "CURVE_PUBLICKEY")
-        self._secret = _check_key(secret, "CURVE_SECRETKEY")
-        self._server = _check_key(server_key, "CURVE_SERVERKEY")
+        self._public = raw_key(public, "CURVE_PUBLICKEY")
+        self._secret = raw_key(secret, "CURVE_SECRETKEY")
+        self._server = raw_key(server_key, "CURVE_SERVERKEY")
         self._cn_public, self._cn_secret = _nacl.crypto_box_keypair()  # C', c'
         self._nonce = 1  # the next short nonce we send
         self._metadata = b""
@@ -365,7 +375,7 @@ class CurveServer(_Curve):
 
     def __init__(self, secret: bytes, *, zap: bool = False) -> None:
         super().__init__(as_server=True, zap=zap)
-        self._secret = _check_key(secret, "CURVE_SECRETKEY")
+        self._secret = raw_key(secret, "CURVE_SECRETKEY")
         self._public = _nacl.crypto_scalarmult_base(self._secret)
         self._metadata = b""
         self._cookie_key = b""  # the only secret kept between WELCOME and INITIATE
