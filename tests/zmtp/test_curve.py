@@ -384,3 +384,9 @@ def test_keys_as_z85_text() -> None:
     for bad in (b" " * 40, b"#" * 40, bytes(33), b"", "é" * 40):
         with pytest.raises(ValueError):
             curve.raw_key(bad)
+
+
+def test_an_unusable_server_key_is_a_protocol_error() -> None:
+    c = CurveClient(CLIENT[0], CLIENT[1], bytes(32))  # what a CURVE client that never set a key has
+    with pytest.raises(ProtocolError, match="server key"):
+        c.start(CLIENT_META)

@@ -311,7 +311,10 @@ class CurveClient(_Curve):
         self._metadata = bytes(metadata)
         self._state = "welcome"
         short = self._next_nonce()
-        box = _nacl.crypto_box_easy(bytes(64), b"CurveZMQHELLO---" + short, self._server, self._cn_secret)
+        try:
+            box = _nacl.crypto_box_easy(bytes(64), b"CurveZMQHELLO---" + short, self._server, self._cn_secret)
+        except _CryptoError:  # a server key libsodium refuses (a low-order point, e.g. all zeros)
+            raise ProtocolError("CURVE: unusable server key") from None
         return [(b"HELLO", _VERSION + _HELLO_PADDING + self._cn_public + short + box)]
 
     def receive(self, name: bytes, data: bytes) -> list[Command]:
