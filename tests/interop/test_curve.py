@@ -1,6 +1,7 @@
 """CURVE between zlab and libzmq (through pyzmq) on real sockets: REQ/REP, DEALER/ROUTER and PUB/SUB over tcp
-and ipc, zlab as CURVE server and as CURVE client, right and wrong server keys, keys given raw or as Z85,
-1 MiB messages, options read back as pyzmq reads them.
+and ipc, zlab as CURVE server and as CURVE client, right and wrong server keys, allowed and denied client
+keys (each side's own authenticator: ``zlab.auth`` or pyzmq's, with certificate folders), keys given raw
+or as Z85, 1 MiB messages, options as pyzmq has them.
 
 Every test also runs with pyzmq on both sides (``S-zmq_C-zmq``, marked ``control``), which validates the
 scenario itself. Parameter ids read ``S-<CURVE server impl>_C-<CURVE client impl>``. Keys come from
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.interop.impls import Impl
 from tests.interop.scenario import SMALL_PAYLOADS, End, body, run_pairing
+from tests.interop.test_plain_zap import AuthEvents, _Stopper
 
 zmq = pytest.importorskip("zmq")
 from zmq.utils import z85  # noqa: E402
@@ -24,6 +27,7 @@ IMPL_PAIRS = [
     pytest.param(("zmq", "zmq"), id="S-zmq_C-zmq", marks=pytest.mark.control),
     pytest.param(("zlab", "zmq"), id="S-zlab_C-zmq"),
     pytest.param(("zmq", "zlab"), id="S-zmq_C-zlab"),
+    pytest.param(("zlab", "zlab"), id="S-zlab_C-zlab"),
 ]
 TRANSPORTS = ["tcp", "ipc"]
 SERVER_ID = b"server-id"
@@ -189,3 +193,116 @@ def test_options_as_pyzmq_has_them(name, make_impl, keys) -> None:  # type: igno
         with pytest.raises(impl.mod.ZMQError) as info:
             s.setsockopt(impl.const("CURVE_PUBLICKEY"), bad)
         assert info.value.errno == impl.const("EINVAL")
+
+
+# ------------------------------------------------------------------------------ ZAP: allowed and denied keys
+
+
+@pytest.fixture(scope="module")
+def cert_dir(tmp_path_factory, keys) -> str:  # type: ignore[no-untyped-def]
+    """A folder holding the public certificate of the allowed client only (written by pyzmq)."""
+    from zmq.auth import create_certificates
+
+    folder = tmp_path_factory.mktemp("certs")
+    create_certificates(str(folder), "allowed")
+    return str(folder)
+
+
+def _allowed_keys(cert_dir: str) -> tuple[bytes, bytes]:
+    from zmq.auth import load_certificate
+
+    public, secret = load_certificate(f"{cert_dir}/allowed.key_secret")
+    assert secret is not None
+    return public, secret
+
+
+def start_curve_authenticator(impl: Impl, location: str) -> None:
+    """The implementation's own ThreadAuthenticator, accepting the certificates in ``location``."""
+    if impl.name == "zmq":
+        from zmq.auth.thread import ThreadAuthenticator
+    else:
+        from zlab.auth.thread import ThreadAuthenticator
+    auth = ThreadAuthenticator(impl.ctx)
+    auth.start()
+    auth.configure_curve(domain="*", location=location)
+    impl.sockets.insert(0, _Stopper(auth))  # stopped before the context terminates
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("pairing", [("REP", "REQ"), ("ROUTER", "DEALER")], ids=lambda p: "-".join(p))
+def test_curve_allowed_client_key(impls, keys, cert_dir, transport, pairing, new_endpoint) -> None:  # type: ignore[no-untyped-def]
+    """A client whose key is in the authenticator's folder gets in; User-Id is its key in Z85."""
+    simpl, cimpl = impls
+    start_curve_authenticator(simpl, cert_dir)
+    public, secret = _allowed_keys(cert_dir)
+    ssock = server_socket(simpl, pairing[0], keys["server"][1])
+    real = simpl.bind(ssock, new_endpoint(transport))
+    opts: dict[str, Any] = {"routing_id": CLIENT_ID} if pairing[1] != "REP" else {}
+    csock = cimpl.socket(
+        pairing[1], curve_serverkey=keys["server"][0], curve_publickey=public, curve_secretkey=secret, **opts
+    )
+    csock.connect(real)
+    server = End(simpl, ssock, pairing[0], pairing[1], CLIENT_ID if pairing[1] != "REP" else None)
+    client = End(cimpl, csock, pairing[1], pairing[0], SERVER_ID)
+    run_pairing(server, client, SMALL_PAYLOADS[:3])
+    client.send([b"who am i"])
+    frames = ssock.recv_multipart(copy=False)
+    assert bytes(frames[-1]) == b"who am i"
+    assert frames[-1].get("User-Id") == public.decode()
+    assert frames[-1].get("Socket-Type") == pairing[1]
+    if pairing[0] == "REP":
+        ssock.send(b"done")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_curve_denied_client_key_never_gets_through(impls, keys, cert_dir, transport, new_endpoint) -> None:  # type: ignore[no-untyped-def]
+    """A client key not in the folder: HANDSHAKE_FAILED_AUTH (400) on the server, nothing delivered,
+    and a client with an allowed key is served meanwhile."""
+    simpl, cimpl = impls
+    start_curve_authenticator(simpl, cert_dir)
+    ssock = server_socket(simpl, "ROUTER", keys["server"][1])
+    real = simpl.bind(ssock, new_endpoint(transport))
+    events = AuthEvents(simpl, ssock)
+    denied = client_socket(cimpl, "DEALER", keys, keys["server"][0], routing_id=b"denied", sndtimeo=0)
+    denied.connect(real)
+    denied.send(b"let me in")
+    assert events.wait(1)[0] == 400
+    public, secret = _allowed_keys(cert_dir)
+    allowed = cimpl.socket(
+        "DEALER",
+        routing_id=b"allowed",
+        curve_serverkey=keys["server"][0],
+        curve_publickey=public,
+        curve_secretkey=secret,
+    )
+    allowed.connect(real)
+    allowed.send(b"hello")
+    assert [bytes(f) for f in ssock.recv_multipart()] == [b"allowed", b"hello"]
+    assert ssock.poll(0) == 0
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["allowed", "denied"])
+def test_curve_pub_sub_with_zap(impls, keys, cert_dir, allowed, new_endpoint) -> None:  # type: ignore[no-untyped-def]
+    simpl, cimpl = impls
+    start_curve_authenticator(simpl, cert_dir)
+    pub = server_socket(simpl, "PUB", keys["server"][1])
+    real = simpl.bind(pub, new_endpoint("tcp"))
+    events = AuthEvents(simpl, pub)
+    public, secret = _allowed_keys(cert_dir) if allowed else keys["client"]
+    sub = cimpl.socket(
+        "SUB", curve_serverkey=keys["server"][0], curve_publickey=public, curve_secretkey=secret
+    )
+    sub.setsockopt(cimpl.const("SUBSCRIBE"), b"news")
+    sub.connect(real)
+    poller = cimpl.mod.Poller()
+    poller.register(sub, cimpl.const("POLLIN"))
+    if allowed:
+        for _ in range(500):
+            pub.send_multipart([b"news", b"yes"])
+            if poller.poll(10):
+                break
+        assert [bytes(f) for f in sub.recv_multipart()] == [b"news", b"yes"]
+    else:
+        assert events.wait(1)[0] == 400
+        pub.send_multipart([b"news", b"secret stuff"])
+        assert poller.poll(50) == []
