@@ -30,6 +30,8 @@ from zlab.frame import Frame, Message, MessageTracker
 from zlab.poll import Poller, select
 from zlab.proxy import device, proxy, proxy_steerable
 from zlab.socket import Socket
+from zlab.zmtp import curve as _curve
+from zlab.zmtp import z85 as _z85
 
 __version__ = "0.1.0"
 #: the ZMTP version zlab speaks, reported like libzmq's version
@@ -52,7 +54,22 @@ pyzmq_version = zmq_version
 
 def has(capability: str) -> bool:
     """Whether zlab offers ``capability`` ("ipc", "curve", ...), as ``zmq.has``."""
-    return capability in {"ipc"}
+    return capability == "ipc" or (capability == "curve" and _curve.available())
+
+
+def curve_keypair() -> tuple[bytes, bytes]:
+    """A new CURVE key pair as Z85 text (40 octets each): ``(public, secret)``, as ``zmq.curve_keypair``."""
+    public, secret = _curve.keypair()
+    return _z85.encode(public), _z85.encode(secret)
+
+
+def curve_public(secret_key: bytes | str) -> bytes:
+    """The Z85 public key of a Z85 (40 characters) secret key, as ``zmq.curve_public``."""
+    if isinstance(secret_key, str):
+        secret_key = secret_key.encode("ascii")
+    if len(secret_key) != 40:
+        raise ValueError("curve_public takes a 40-character Z85 secret key")
+    return _z85.encode(_curve.public_key(_z85.decode(secret_key)))
 
 
 __all__ = [
@@ -76,6 +93,8 @@ __all__ = [
     "ZMQBindError",
     "ZMQError",
     "ZMTP_VERSION",
+    "curve_keypair",
+    "curve_public",
     "device",
     "has",
     "proxy",

@@ -3,8 +3,9 @@
 Owns: ``Options`` (the values one socket carries, read by its routing core and its transports)
 and ``OPTION_SPECS`` (how each option number is validated and converted).
 
-Rules: layer L1, imports only L0. Values are stored in libzmq's units (milliseconds, messages,
-bytes); readers convert. A bad value raises ``ZMQError(EINVAL)`` naming the option.
+Rules: layer L1, imports only L0 (and the Z85 codec of zlab.zmtp, for CURVE keys). Values are stored
+in libzmq's units (milliseconds, messages, bytes); readers convert. A bad value raises
+``ZMQError(EINVAL)`` naming the option.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from zlab.constants import Errno, SecurityMechanism, SocketOption
 from zlab.errors import ZMQError
+from zlab.zmtp import z85
 
 INT_MAX = 2**31 - 1
 
@@ -66,7 +68,7 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.PLAIN_USERNAME: OptionSpec("plain_username", "bytes"),
     _O.PLAIN_PASSWORD: OptionSpec("plain_password", "bytes"),
     _O.ZAP_DOMAIN: OptionSpec("zap_domain", "bytes"),
-    _O.CURVE_SERVER: OptionSpec("curve_server", "bool"),
+    _O.CURVE_SERVER: OptionSpec("curve_server", "bool", strict=True),
     _O.CURVE_PUBLICKEY: OptionSpec("curve_publickey", "bytes", maxlen=41),
     _O.CURVE_SECRETKEY: OptionSpec("curve_secretkey", "bytes", maxlen=41),
     _O.CURVE_SERVERKEY: OptionSpec("curve_serverkey", "bytes", maxlen=41),
@@ -89,6 +91,22 @@ _SECURITY: dict[int, tuple[int, bool | None]] = {
 }
 #: CURVE keys are 32 octets, or 40 Z85 characters (41 with libzmq's terminating NUL)
 CURVE_KEY_SIZES = (32, 40, 41)
+_CURVE_KEYS = ("curve_publickey", "curve_secretkey", "curve_serverkey")
+
+
+def _curve_key(data: bytes) -> bytes | None:
+    """A CURVE key option's value as 32 raw octets (None if it is not a key), as libzmq takes it:
+    32 octets as they are, 40 Z85 characters, or 41 (the Z85 text and its terminating NUL)."""
+    if len(data) == 32:
+        return data
+    if len(data) == 41 and data[40] == 0:
+        data = data[:40]
+    if len(data) != 40:
+        return None
+    try:
+        return z85.decode(data)
+    except ValueError:
+        return None
 
 
 @dataclass(slots=True)
@@ -133,7 +151,7 @@ class Options:
     plain_password: bytes = b""
     zap_domain: bytes = b""
     curve_server: bool = False
-    #: CURVE keys as given (32 octets or Z85 text); the CURVE mechanism decodes them
+    #: CURVE keys as 32 raw octets (b"": not set); they cannot be read back, as in pyzmq
     curve_publickey: bytes = b""
     curve_secretkey: bytes = b""
     curve_serverkey: bytes = b""
@@ -155,8 +173,11 @@ class Options:
                 raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets")
             if len(data) > spec.maxlen or (spec.attr == "routing_id" and (not data or data[:1] == b"\x00")):
                 raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 1-255 octets, not starting with 0")
-            if spec.attr.startswith("curve_") and len(data) not in CURVE_KEY_SIZES:
-                raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 32 octets or 40 Z85 characters")
+            if spec.attr in _CURVE_KEYS:
+                key = _curve_key(data)
+                if key is None:
+                    raise ZMQError(Errno.EINVAL, f"invalid {_name(option)}: 32 octets or 40 Z85 characters")
+                data = key
             setattr(self, spec.attr, data)
             if option in _SECURITY:
                 self._security(option, True)
@@ -192,7 +213,7 @@ class Options:
     def get(self, option: int) -> int | bytes:
         """The stored value of ``option`` (bools as 0/1, like libzmq)."""
         spec = OPTION_SPECS.get(option)
-        if spec is None:
+        if spec is None or spec.attr in _CURVE_KEYS:  # pyzmq cannot read CURVE keys back either
             raise ZMQError(Errno.EINVAL, f"option {_name(option)} cannot be read on this socket")
         value = getattr(self, spec.attr)
         return int(value) if isinstance(value, bool) else value

@@ -7,7 +7,7 @@ functions of the options, snapshotted when a pipe or connection is made (as libz
 
 ZAP, as libzmq 4.3.5 does it: a PLAIN or CURVE server always asks its handler; NULL asks only when
 ZAP_DOMAIN is set (on either side). With no handler bound, NULL and CURVE let the peer in and PLAIN
-fails the handshake (the engine does that). The CURVE branch plugs its client and server in here.
+fails the handshake (the engine does that). CURVE keys never set are 32 zero octets, as in libzmq.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from zlab.io.reactor import Reactor
 from zlab.io.stream_pipe import StreamPipe
 from zlab.io.wrapped_pipe import WrappedStreamPipe
 from zlab.options import Options
-from zlab.zmtp import Mechanism, NullMechanism, PlainClient, PlainServer
+from zlab.zmtp import Mechanism, NullMechanism, PlainClient, PlainServer, curve
+from zlab.zmtp.curve import CurveClient, CurveServer
+
+_NO_KEY = bytes(32)
 
 
 def make_mechanism(options: Options) -> Mechanism:
@@ -29,7 +32,13 @@ def make_mechanism(options: Options) -> Mechanism:
             return PlainServer(zap=True)
         return PlainClient(options.plain_username, options.plain_password)
     if mechanism == SecurityMechanism.CURVE:
-        raise NotImplementedError("CURVE is not available yet (it plugs in at zlab/io/security.py)")
+        if not curve.available():
+            raise NotImplementedError("CURVE needs PyNaCl (pip install pynacl)")
+        # a key never set is 32 zero octets, as in libzmq: the handshake then fails on the wire
+        secret = options.curve_secretkey or _NO_KEY
+        if options.as_server:
+            return CurveServer(secret, zap=True)
+        return CurveClient(options.curve_publickey or _NO_KEY, secret, options.curve_serverkey or _NO_KEY)
     return NullMechanism(zap=bool(options.zap_domain))
 
 

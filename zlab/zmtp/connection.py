@@ -580,8 +580,8 @@ class Connection:
 
     def _deliver_wrapped(self, flags: int, body: bytes, out: list) -> None:
         """One complete wire frame of a wrapping mechanism: unwrap it, then handle its payload."""
-        if not flags & 0x04:
-            raise ProtocolError("a message frame in clear where the mechanism wraps traffic")
+        if flags & 0x01:  # libzmq sends each MESSAGE in a frame of its own: flags 0 (or COMMAND), no MORE
+            raise ProtocolError("MORE on a frame that wraps a message")
         mflags, payload = self.mechanism.decode(body)
         if mflags & 0x02:
             self._command(payload)

@@ -47,16 +47,19 @@ connection frames it (``command_frame``) and sends it; received command frames a
    reason is ``error`` (``error=None``: close without one), ``ProtocolError(reason)`` for a broken
    peer (no ERROR sent). Either closes the connection; never raise anything else on peer input.
 7. Traffic, for mechanisms that wrap it (class attribute ``wraps_traffic = True``; CURVE): after
-   ``done`` every frame on the wire is a command produced by the mechanism.
+   ``done`` every frame on the wire is produced by the mechanism (libzmq sends each CURVE MESSAGE
+   in a plain message frame, flags 0 / LONG, never MORE; the COMMAND flag is accepted too).
    ``encode(frames, out) -> int`` appends the wire chunks of one whole message (its frames, in
-   order; e.g. one MESSAGE command frame per message frame) to ``out`` and returns the octets
+   order; e.g. one MESSAGE frame per message frame) to ``out`` and returns the octets
    appended (like ``frames.encode_message``); ``encode_command(body) -> bytes`` returns the wire
    bytes carrying one command (``body`` = name length + name + data: PING, PONG, SUBSCRIBE...).
    libzmq's CURVE puts a flags octet before each payload: bit 0 MORE, bit 1 COMMAND.
-   ``decode(body) -> (flags, payload)`` takes the body of one received command frame and returns
-   the flags (bit 0 MORE, bit 1 COMMAND) and the payload: a message frame's body, or (COMMAND) a
-   command body that the connection then handles like a clear one. A data frame, or a command the
-   mechanism does not accept (bad nonce, not MESSAGE...), raises ``ProtocolError`` from ``decode``.
+   ``decode(body) -> (flags, payload)`` takes the body of one received frame (MORE on that frame is
+   a protocol error the connection raises) and returns the flags (bit 0 MORE, bit 1 COMMAND) and
+   the payload: a message frame's body, or (COMMAND) a command body that the connection then
+   handles like a clear one. A body the mechanism does not accept (bad nonce, not MESSAGE...)
+   raises ``ProtocolError`` from ``decode``. ``frame_overhead`` (class attribute): octets a wire
+   frame body adds to its payload, so MAXMSGSIZE can be checked on the frame header.
    Threads: ``encode``/``encode_command`` are called with the sending side serialised (the
    engine's pipe lock) and in wire order; ``decode`` only from the reader. They may keep state
    (nonces) without locks of their own. Mechanisms with ``wraps_traffic = False`` never get these

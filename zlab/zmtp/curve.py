@@ -1,0 +1,465 @@
+"""The CURVE security mechanism: CurveZMQ (RFC 25) over ZMTP (RFC 26), as libzmq speaks it, over PyNaCl.
+
+Owns: CURVE keys (``keypair``, ``public_key``), the client and server handshakes (HELLO, WELCOME with the
+cookie, INITIATE with the vouch, READY) and the MESSAGE encryption of every frame after the handshake
+(``CurveCodec``). Rules: pure (no sockets, threads or clock; randomness comes from libsodium); imports
+only zlab.errors and siblings. Handshake objects take and return commands as ``(name, data)`` pairs,
+never bytes of the stream; every malformed, forged or replayed input raises ``ProtocolError``
+(``HandshakeRefused`` when the peer refuses us) and nothing else.
+
+Where libzmq and the RFC differ, this follows libzmq (ZMTP-NOTES section 8): HELLO carries 72 octets of
+zero padding (200 octets in all), and the flags octet inside a MESSAGE box carries MORE in bit 0 and
+COMMAND in bit 1 (commands after the handshake, e.g. PING and SUBSCRIBE, travel inside MESSAGE). A MESSAGE
+travels in an ordinary message frame without MORE, as libzmq sends it; one in a command frame is accepted
+too. Short nonces are 64-bit counters per direction that must strictly increase: a replayed or reordered
+MESSAGE is a protocol error.
+
+The server keeps no secret of the connection between WELCOME and INITIATE but a short-lived cookie key
+(made for one WELCOME, forgotten at the INITIATE that follows): the client's transient key C' and the
+server's transient secret s' travel inside the cookie, sealed with that key, and come back in INITIATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zlab.errors import HandshakeRefused, ProtocolError
+
+from . import z85
+from .commands import decode_error_reason, decode_metadata
+from .mechanism import Command, Mechanism, ZapReply, ZapRequest, zap_refusal
+
+try:  # CURVE needs PyNaCl (libsodium); zlab without it still speaks NULL
+    from nacl import bindings as _nacl
+    from nacl.exceptions import CryptoError as _CryptoError
+except ImportError:  # pragma: no cover - exercised only where PyNaCl is missing
+    _nacl = None  # type: ignore[assignment]
+    _CryptoError = Exception  # type: ignore[assignment,misc]
+try:  # the MESSAGE fast path: PyNaCl's own cffi handle on libsodium (boxes built in place)
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+except ImportError:  # pragma: no cover - another PyNaCl layout: nacl.bindings only
+    _ffi = _lib = None
+
+KEY_SIZE = 32
+"""Octets of a CURVE public or secret key (Curve25519)."""
+
+# sizes of whole command bodies (name length + name + data), as RFC 26 and libzmq count them
+HELLO_SIZE = 200
+WELCOME_SIZE = 168
+INITIATE_MIN = 257
+READY_MIN = 30
+MESSAGE_MIN = 33
+
+FLAG_MORE = 0x01
+"""MESSAGE flags bit 0: more frames of this message follow."""
+FLAG_COMMAND = 0x02
+"""MESSAGE flags bit 1: the payload is a command body (libzmq's ``msg_t::command``)."""
+
+_MESSAGE = b"\x07MESSAGE"
+_VERSION = b"\x01\x00"
+_HELLO_PADDING = bytes(72)
+_NONCE_MAX = (1 << 64) - 1
+# the 2-octet header of a short message frame of n octets, and the flags octet of a long one
+_SHORT = tuple(bytes((0, n)) for n in range(256))
+_LONG = b"\x02"
+_FLAG_OCTET = (b"\x00", b"\x01", b"\x02", b"\x03")
+
+
+def available() -> bool:
+    """True if PyNaCl is installed, so CURVE can be used."""
+    return _nacl is not None
+
+
+def _need_nacl() -> None:
+    if _nacl is None:
+        raise RuntimeError("CURVE needs PyNaCl: pip install pynacl")
+
+
+def keypair() -> tuple[bytes, bytes]:
+    """A new random CURVE key pair as raw 32-octet keys: (public, secret)."""
+    _need_nacl()
+    return _nacl.crypto_box_keypair()
+
+
+def public_key(secret: bytes) -> bytes:
+    """The raw public key of a secret key (32 raw octets or 40 Z85 characters)."""
+    _need_nacl()
+    return _nacl.crypto_scalarmult_base(raw_key(secret, "a CURVE secret key"))
+
+
+def raw_key(key: bytes | str, what: str = "a CURVE key") -> bytes:
+    """A CURVE key as 32 raw octets, from 32 octets, 40 Z85 characters, or 41 (Z85 + NUL, as libzmq's
+    C API takes them); ValueError otherwise."""
+    if isinstance(key, str):
+        try:
+            key = key.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError(f"{what} in Z85 must be ASCII") from None
+    key = bytes(key)
+    if len(key) == 41 and key[40] == 0:
+        key = key[:40]
+    if len(key) == 40:
+        return z85.decode(key)
+    if len(key) != KEY_SIZE:
+        raise ValueError(f"{what} must be 32 octets or 40 Z85 characters, not {len(key)} octets")
+    return key
+
+
+def _open(box: bytes, nonce: bytes, public: bytes, secret: bytes, what: str) -> bytes:
+    try:
+        return _nacl.crypto_box_open_easy(box, nonce, public, secret)
+    except _CryptoError:
+        raise ProtocolError(f"CURVE: cannot open {what}") from None
+
+
+def _open_afternm(box: bytes, nonce: bytes, key: bytes, what: str) -> bytes:
+    try:
+        return _nacl.crypto_box_open_easy_afternm(box, nonce, key)
+    except _CryptoError:
+        raise ProtocolError(f"CURVE: cannot open {what}") from None
+
+
+def _metadata(data: bytes) -> dict[str, bytes]:
+    return decode_metadata(data)
+
+
+class CurveCodec:
+    """MESSAGE encryption of one connection after its handshake, in both directions.
+
+    ``seal(payload, flags)`` returns a MESSAGE command body: ``\\x07MESSAGE``, the 8-octet short nonce,
+    and Box[flags + payload] under the precomputed key of (C', S'). ``open(body)`` returns
+    ``(flags, payload)``; it raises ProtocolError on anything that is not a MESSAGE, is shorter than 33
+    octets, does not open, has reserved flag bits, or whose nonce is not above the last one received.
+    ``encode`` / ``encode_command`` give whole frames (header and MESSAGE body in one buffer).
+    Sending is serialised by the caller (nonces go out in wire order); so is receiving.
+
+    Fast path: with PyNaCl's cffi library at hand, a frame is built in one ``bytearray`` (header,
+    MESSAGE, nonce, then flags + payload copied once) and boxed in place by libsodium (its ``_easy``
+    functions allow overlapping buffers); a received box is opened straight from the frame body into
+    one buffer. Without it, the same through ``nacl.bindings`` (three more copies per frame).
+    """
+
+    __slots__ = ("_key", "_peer_nonce", "_recv_prefix", "_send_nonce", "_send_prefix")
+
+    def __init__(
+        self, key: bytes, send_prefix: bytes, recv_prefix: bytes, send_nonce: int, peer_nonce: int
+    ) -> None:
+        self._key = key
+        self._send_prefix = send_prefix
+        self._recv_prefix = recv_prefix
+        self._send_nonce = send_nonce  # the next nonce we use
+        self._peer_nonce = peer_nonce  # the last nonce the peer used
+
+    def _next(self) -> bytes:
+        n = self._send_nonce
+        if n > _NONCE_MAX:
+            raise ProtocolError("CURVE: nonce counter exhausted")
+        self._send_nonce = n + 1
+        return n.to_bytes(8, "big")
+
+    def seal(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes:
+        """A MESSAGE command body carrying `payload` with MESSAGE `flags` (FLAG_MORE, FLAG_COMMAND)."""
+        short = self._next()
+        box = _nacl.crypto_box_easy_afternm(
+            _FLAG_OCTET[flags] + payload, self._send_prefix + short, self._key
+        )
+        return _MESSAGE + short + box
+
+    def frame(self, payload: bytes | bytearray | memoryview, flags: int = 0) -> bytes | bytearray:
+        """One whole frame (plain message frame header + MESSAGE body) carrying `payload`."""
+        short = self._next()
+        size = len(payload) + MESSAGE_MIN
+        if _lib is None:
+            box = _nacl.crypto_box_easy_afternm(
+                _FLAG_OCTET[flags] + payload, self._send_prefix + short, self._key
+            )
+            head = _SHORT[size] if size < 256 else _LONG + size.to_bytes(8, "big")
+            return head + _MESSAGE + short + box
+        if size < 256:
+            hl = 2
+            buf = bytearray(2 + size)
+            buf[1] = size
+        else:
+            hl = 9
+            buf = bytearray(9 + size)
+            buf[0] = 2
+            buf[1:9] = size.to_bytes(8, "big")
+        buf[hl : hl + 16] = _MESSAGE + short
+        m = hl + 32  # plaintext (flags + payload) after the 16-octet MAC slot; boxed in place
+        buf[m] = flags
+        buf[m + 1 :] = payload
+        p = _ffi.from_buffer(buf)
+        _lib.crypto_box_easy_afternm(p + (hl + 16), p + m, size - 32, self._send_prefix + short, self._key)
+        return buf
+
+    def open(self, body: bytes) -> tuple[int, bytes]:
+        """The (flags, payload) of a MESSAGE command body from the peer."""
+        if body[:8] != _MESSAGE:
+            raise ProtocolError("CURVE: expected a MESSAGE command")
+        size = len(body)
+        if size < MESSAGE_MIN:
+            raise ProtocolError("CURVE: MESSAGE too short")
+        short = body[8:16]
+        n = int.from_bytes(short, "big")
+        if n <= self._peer_nonce:
+            raise ProtocolError("CURVE: MESSAGE nonce not increasing (replayed or reordered)")
+        if _lib is None:
+            plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
+        else:
+            plain = bytearray(size - 32)
+            if _lib.crypto_box_open_easy_afternm(
+                _ffi.from_buffer(plain),
+                _ffi.from_buffer(body) + 16,
+                size - 16,
+                self._recv_prefix + short,
+                self._key,
+            ):
+                raise ProtocolError("CURVE: cannot open MESSAGE")
+        self._peer_nonce = n
+        flags = plain[0]
+        if flags & ~(FLAG_MORE | FLAG_COMMAND):
+            raise ProtocolError(f"CURVE: reserved MESSAGE flags set: {flags:#04x}")
+        return flags, bytes(plain[1:]) if _lib is not None else plain[1:]
+
+    def encode(self, frames: Sequence[bytes], out: list) -> int:
+        """Append the wire chunks of one message to `out` (one MESSAGE frame per message frame, in
+        plain message frames as libzmq sends them); return the octets appended."""
+        total = 0
+        last = len(frames) - 1
+        append = out.append
+        frame = self.frame
+        for i, payload in enumerate(frames):
+            chunk = frame(payload, FLAG_MORE if i < last else 0)
+            total += len(chunk)
+            append(chunk)
+        return total
+
+    def encode_command(self, body: bytes) -> bytes:
+        """The wire bytes of one command (name length + name + data) inside a MESSAGE, flagged COMMAND."""
+        return bytes(self.frame(body, FLAG_COMMAND))
+
+
+class _Curve(Mechanism):
+    """What both sides share: the mechanism's name, state, the codec once done, traffic calls."""
+
+    name = b"CURVE"
+    wraps_traffic = True
+    #: octets a MESSAGE body adds to the payload it carries (command, nonce, MAC, flags)
+    frame_overhead = MESSAGE_MIN
+
+    def __init__(self, *, as_server: bool, zap: bool = False) -> None:
+        _need_nacl()
+        super().__init__(as_server=as_server, zap=zap)
+        self.codec: CurveCodec | None = None
+        self._state = "start"
+
+    def _unexpected(self, name: bytes) -> ProtocolError:
+        return ProtocolError(f"CURVE: unexpected command {name!r} in state {self._state}")
+
+    def _finish(self, codec: CurveCodec) -> None:
+        self.codec = codec
+        self._state = "done"
+        self.done = True
+        self.output_open = True
+
+    # -- traffic after the handshake (see CurveCodec)
+    def encode(self, frames: Sequence[bytes], out: list) -> int:
+        """Append the wire chunks of one message to `out`; return the octets appended."""
+        assert self.codec is not None, "CURVE traffic before the handshake"
+        return self.codec.encode(frames, out)
+
+    def encode_command(self, body: bytes) -> bytes:
+        """The wire bytes carrying one command body (PING, SUBSCRIBE...) after the handshake."""
+        assert self.codec is not None, "CURVE traffic before the handshake"
+        return self.codec.encode_command(body)
+
+    def decode(self, body: bytes) -> tuple[int, bytes]:
+        """One received frame body: (flags, payload); ProtocolError unless it is a good MESSAGE."""
+        if self.codec is None:
+            raise ProtocolError("CURVE: MESSAGE before the handshake completed")
+        return self.codec.open(body)
+
+
+class CurveClient(_Curve):
+    """The client side of a CURVE handshake (``CURVE_SERVER=0`` with ``CURVE_SERVERKEY`` set).
+
+    ``start(metadata)`` returns HELLO; ``receive(b"WELCOME", ...)`` returns INITIATE (carrying
+    `metadata`, our encoded properties); ``receive(b"READY", ...)`` completes the handshake. An ERROR
+    from the server raises HandshakeRefused.
+    """
+
+    def __init__(self, public: bytes, secret: bytes, server_key: bytes) -> None:
+        super().__init__(as_server=False)
+        self._public = raw_key(public, "CURVE_PUBLICKEY")
+        self._secret = raw_key(secret, "CURVE_SECRETKEY")
+        self._server = raw_key(server_key, "CURVE_SERVERKEY")
+        self._cn_public, self._cn_secret = _nacl.crypto_box_keypair()  # C', c'
+        self._nonce = 1  # the next short nonce we send
+        self._metadata = b""
+        self._precom = b""
+
+    def _next_nonce(self) -> bytes:
+        n = self._nonce
+        self._nonce = n + 1
+        return n.to_bytes(8, "big")
+
+    def start(self, metadata: bytes = b"") -> list[Command]:
+        """The peer's greeting arrived: HELLO (`metadata` goes into INITIATE later)."""
+        if self._state != "start":
+            return []
+        self._metadata = bytes(metadata)
+        self._state = "welcome"
+        short = self._next_nonce()
+        try:
+            box = _nacl.crypto_box_easy(bytes(64), b"CurveZMQHELLO---" + short, self._server, self._cn_secret)
+        except _CryptoError:  # a server key libsodium refuses (a low-order point, e.g. all zeros)
+            raise ProtocolError("CURVE: unusable server key") from None
+        return [(b"HELLO", _VERSION + _HELLO_PADDING + self._cn_public + short + box)]
+
+    def receive(self, name: bytes, data: bytes) -> list[Command]:
+        """One command from the server; the commands to send in reply."""
+        if name == b"ERROR" and self._state in ("welcome", "ready"):
+            self._state = "refused"
+            raise HandshakeRefused(f"peer refused the handshake: {decode_error_reason(data)}")
+        if self._state == "welcome" and name == b"WELCOME":
+            try:
+                return [self._welcome(data)]
+            except _CryptoError:  # e.g. a weak transient key from a hostile server
+                raise ProtocolError("CURVE: WELCOME carries an unusable key") from None
+        if self._state == "ready" and name == b"READY":
+            self._ready(data)
+            return []
+        raise self._unexpected(name)
+
+    def _welcome(self, data: bytes) -> Command:
+        if len(data) != WELCOME_SIZE - 8:
+            raise ProtocolError("CURVE: malformed WELCOME")
+        plain = _open(data[16:], b"WELCOME-" + data[:16], self._server, self._cn_secret, "WELCOME")
+        server_transient, cookie = plain[:32], plain[32:]
+        self._precom = _nacl.crypto_box_beforenm(server_transient, self._cn_secret)
+        # vouch = Box[C' + S](C->S'), with a long nonce
+        vouch_nonce = _nacl.randombytes(16)
+        vouch = _nacl.crypto_box_easy(
+            self._cn_public + self._server, b"VOUCH---" + vouch_nonce, server_transient, self._secret
+        )
+        short = self._next_nonce()
+        box = _nacl.crypto_box_easy_afternm(
+            self._public + vouch_nonce + vouch + self._metadata, b"CurveZMQINITIATE" + short, self._precom
+        )
+        self._state = "ready"
+        return (b"INITIATE", cookie + short + box)
+
+    def _ready(self, data: bytes) -> None:
+        if len(data) < READY_MIN - 6:
+            raise ProtocolError("CURVE: malformed READY")
+        short = data[:8]
+        plain = _open_afternm(data[8:], b"CurveZMQREADY---" + short, self._precom, "READY")
+        self.peer_metadata = _metadata(plain)
+        self._finish(
+            CurveCodec(
+                self._precom,
+                b"CurveZMQMESSAGEC",
+                b"CurveZMQMESSAGES",
+                self._nonce,
+                int.from_bytes(short, "big"),
+            )
+        )
+
+
+class CurveServer(_Curve):
+    """The server side of a CURVE handshake (``CURVE_SERVER=1``).
+
+    ``receive(b"HELLO", ...)`` returns WELCOME; ``receive(b"INITIATE", ...)`` checks the cookie, the
+    vouch and the client's key, then returns READY (handshake done) or, with ``zap=True``, sets
+    :attr:`zap_request` (credentials: the client's permanent public key C, also in :attr:`client_key`)
+    and waits for :meth:`zap_reply`: READY for 200, else ``Refused`` (ERROR "400"/"500", none for 300).
+    """
+
+    def __init__(self, secret: bytes, *, zap: bool = False) -> None:
+        super().__init__(as_server=True, zap=zap)
+        self._secret = raw_key(secret, "CURVE_SECRETKEY")
+        self._public = _nacl.crypto_scalarmult_base(self._secret)
+        self._metadata = b""
+        self._cookie_key = b""  # the only secret kept between WELCOME and INITIATE
+        self._precom = b""
+        self._peer_nonce = 0
+        #: the client's permanent public key C (raw), known once INITIATE is verified
+        self.client_key: bytes | None = None
+
+    def start(self, metadata: bytes = b"") -> list[Command]:
+        """The peer's greeting arrived: nothing to send yet (the client speaks first)."""
+        if self._state == "start":
+            self._metadata = bytes(metadata)
+            self._state = "hello"
+        return []
+
+    def receive(self, name: bytes, data: bytes) -> list[Command]:
+        """One command from the client; the commands to send in reply."""
+        if self._state == "hello" and name == b"HELLO":
+            return [self._hello(data)]
+        if self._state == "initiate" and name == b"INITIATE":
+            return self._initiate(data)
+        raise self._unexpected(name)
+
+    def _hello(self, data: bytes) -> Command:
+        if len(data) != HELLO_SIZE - 6:
+            raise ProtocolError(f"CURVE: HELLO of {len(data) + 6} octets (must be {HELLO_SIZE})")
+        if data[:2] != _VERSION:
+            raise ProtocolError("CURVE: unknown HELLO version")
+        client_transient = data[74:106]
+        _open(data[114:], b"CurveZMQHELLO---" + data[106:114], client_transient, self._secret, "HELLO")
+        # a fresh transient key pair; C' and s' go into the cookie, sealed with a fresh cookie key
+        server_transient, server_transient_secret = _nacl.crypto_box_keypair()
+        self._cookie_key = _nacl.randombytes(32)
+        cookie_nonce = _nacl.randombytes(16)
+        cookie = cookie_nonce + _nacl.crypto_secretbox(
+            client_transient + server_transient_secret, b"COOKIE--" + cookie_nonce, self._cookie_key
+        )
+        welcome_nonce = _nacl.randombytes(16)
+        box = _nacl.crypto_box_easy(
+            server_transient + cookie, b"WELCOME-" + welcome_nonce, client_transient, self._secret
+        )
+        self._state = "initiate"
+        return (b"WELCOME", welcome_nonce + box)
+
+    def _initiate(self, data: bytes) -> list[Command]:
+        if len(data) < INITIATE_MIN - 9:
+            raise ProtocolError("CURVE: malformed INITIATE")
+        key, self._cookie_key = self._cookie_key, b""  # a cookie is good for one INITIATE
+        try:
+            cookie = _nacl.crypto_secretbox_open(data[16:96], b"COOKIE--" + data[:16], key)
+        except _CryptoError:
+            raise ProtocolError("CURVE: invalid cookie") from None
+        client_transient, server_transient_secret = cookie[:32], cookie[32:]
+        short = data[96:104]
+        self._precom = _nacl.crypto_box_beforenm(client_transient, server_transient_secret)
+        plain = _open_afternm(data[104:], b"CurveZMQINITIATE" + short, self._precom, "INITIATE")
+        client_key, vouch_nonce, vouch = plain[:32], plain[32:48], plain[48:128]
+        vouched = _open(vouch, b"VOUCH---" + vouch_nonce, client_key, server_transient_secret, "vouch")
+        if vouched != client_transient + self._public:
+            raise ProtocolError("CURVE: the vouch does not match the connection")
+        self.peer_metadata = _metadata(plain[128:])
+        self.client_key = client_key
+        self._peer_nonce = int.from_bytes(short, "big")
+        if self.zap:
+            self._state = "zap"
+            self.zap_request = ZapRequest(b"CURVE", (client_key,))
+            return []
+        return [self._ready()]
+
+    def zap_reply(self, reply: ZapReply) -> list[Command]:
+        """The ZAP handler's verdict on :attr:`zap_request`: READY for 200, else ``Refused``."""
+        if self._state != "zap":
+            raise ProtocolError("CURVE: no ZAP request is waiting")
+        if reply.status_code != "200":
+            self._state = "refused"
+            raise zap_refusal(reply)
+        return [self._ready()]
+
+    def _ready(self) -> Command:
+        # the server's short nonces: 1 for READY, MESSAGE continues from 2
+        short = (1).to_bytes(8, "big")
+        box = _nacl.crypto_box_easy_afternm(self._metadata, b"CurveZMQREADY---" + short, self._precom)
+        self._finish(CurveCodec(self._precom, b"CurveZMQMESSAGES", b"CurveZMQMESSAGEC", 2, self._peer_nonce))
+        return (b"READY", short + box)
