@@ -89,8 +89,6 @@ _SECURITY: dict[int, tuple[int, bool | None]] = {
     _O.CURVE_SECRETKEY: (_M.CURVE, None),
     _O.CURVE_SERVERKEY: (_M.CURVE, False),
 }
-#: CURVE keys are 32 octets, or 40 Z85 characters (41 with libzmq's terminating NUL)
-CURVE_KEY_SIZES = (32, 40, 41)
 _CURVE_KEYS = ("curve_publickey", "curve_secretkey", "curve_serverkey")
 
 
