@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from zlab.constants import Event, SocketType
 from zlab.errors import ProtocolError
+from zlab.io.heartbeat_timer import EngineHeartbeat
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
 from zlab.io.security import make_mechanism, new_stream_pipe
@@ -44,6 +45,7 @@ from zlab.zmtp import (
     Mechanism,
     NullMechanism,
     PeerError,
+    Ping,
     Refused,
     Subscribe,
     ZapReply,
@@ -118,6 +120,8 @@ class StreamEngine:
         self._direct_poll: select.poll | None = None
         self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
         self._after_body = False  # the last read completed a large body: read a header next
+        self.rx_reads = 0  # reads that returned octets, by either read path (heartbeats compare it)
+        self.heartbeat: EngineHeartbeat | None = None
 
     # -- reactor thread --------------------------------------------------------------------
     def start(self) -> None:
@@ -214,6 +218,7 @@ class StreamEngine:
 
         ``close`` is ``self.close`` on the reactor thread, or a deferral to it from a direct reader.
         """
+        self.rx_reads += 1
         conn = self.conn
         self.pipe.bytes_in += len(data)
         try:
@@ -249,6 +254,8 @@ class StreamEngine:
                 self._ask_zap(ev)
             elif isinstance(ev, (Subscribe, Cancel)):
                 self._subscription(ev)
+            elif isinstance(ev, Ping):  # the PONG is queued already; the TTL goes to the timers
+                self.reactor.call_soon(self._ping_received, ev.ttl_deciseconds, self.rx_reads)
             if self.closed:
                 return True
         return False
@@ -401,6 +408,7 @@ class StreamEngine:
                 pipe.send_subscriptions(link.subscriptions())
         link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, self.fd)
         pipe.set_ready()
+        self.heartbeat = EngineHeartbeat.after_handshake(self)
 
     def _subscription(self, ev: Subscribe | Cancel) -> None:
         """A 3.1 peer's SUBSCRIBE/CANCEL reaches a publisher as the message a 3.0 peer would send."""
@@ -514,6 +522,16 @@ class StreamEngine:
         self._timer = None
         if not self.handshaken:
             self.close("handshake timed out", protocol=True)
+
+    def _ping_received(self, ttl_deciseconds: int, received: int) -> None:
+        """Reactor thread: a PING from the peer; its TTL arms a timer (even with our heartbeats off)."""
+        if self.closed:
+            return
+        if self.heartbeat is None:
+            if not ttl_deciseconds:
+                return
+            self.heartbeat = EngineHeartbeat.ttl_only(self)
+        self.heartbeat.ping_received(ttl_deciseconds, received)
 
     def _close_sock(self) -> None:
         self._sock_open = False
