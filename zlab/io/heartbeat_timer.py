@@ -59,6 +59,9 @@ class EngineHeartbeat:
         engine = self.engine
         if engine.closed:
             return
+        if not engine.reading:
+            # our reads are paused (inbound HWM): the peer's traffic waits for us; that isn't silence
+            engine.rx_reads += 1
         now = time.monotonic()
         received = engine.rx_reads
         state = self.state
