@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.support import wait_until
 from tests.hostile import zmtp_raw as R
 from tests.interop.scenario import check_frames
 
@@ -103,6 +104,38 @@ def test_silent_peer_is_dropped_and_redialled(impl_name, make_impl):
             assert greeting.signature_ok
         finally:
             again.close()
+    finally:
+        listener.close()
+
+
+def test_heartbeat_drop_reported_to_the_monitor_hook(make_impl):
+    """zlab only (its monitor API is not used here): the drop is a DISCONNECTED on the socket's link, then
+    the connecter retries and connects again."""
+    impl = make_impl("zlab")
+    Event = impl.mod.Event
+    listener = R.RawListener()
+    events: list[int] = []
+    try:
+        dealer = impl.socket("DEALER", heartbeat_ivl=IVL_MS, reconnect_ivl=20)
+        dealer.link.monitor = lambda event, endpoint, value: events.append(event)
+        dealer.connect(listener.endpoint)
+        peer = listener.accept()
+        peer.handshake(b"ROUTER")
+        assert peer.wait_closed(5.0).how in ("eof", "reset")
+        peer.close()
+        again = listener.accept(5.0)
+        again.handshake(b"ROUTER")
+        wait_until(lambda: events.count(Event.HANDSHAKE_SUCCEEDED) == 2, 5.0, "the second handshake")
+        seen = [e for e in events if e != Event.CONNECT_DELAYED]
+        assert seen == [
+            Event.CONNECTED,
+            Event.HANDSHAKE_SUCCEEDED,
+            Event.DISCONNECTED,
+            Event.CONNECT_RETRIED,
+            Event.CONNECTED,
+            Event.HANDSHAKE_SUCCEEDED,
+        ], seen
+        again.close()
     finally:
         listener.close()
 
