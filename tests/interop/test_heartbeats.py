@@ -76,6 +76,20 @@ def _first_disconnect(monitor, zmq, seconds: float) -> float | None:
     return None
 
 
+@pytest.mark.parametrize("impl_name", IMPLS)
+def test_heartbeat_options_as_libzmq_keeps_them(impl_name, make_impl):
+    impl = make_impl(impl_name)
+    s = impl.socket("DEALER")
+    assert s.getsockopt(impl.const("HEARTBEAT_IVL")) == 0
+    assert s.getsockopt(impl.const("HEARTBEAT_TTL")) == 0
+    assert s.getsockopt(impl.const("HEARTBEAT_TIMEOUT")) == -1
+    for ms, kept in ((50, 0), (250, 200), (6_553_599, 6_553_500)):
+        s.setsockopt(impl.const("HEARTBEAT_TTL"), ms)
+        assert s.getsockopt(impl.const("HEARTBEAT_TTL")) == kept, ms
+    with pytest.raises(impl.mod.ZMQError):
+        s.setsockopt(impl.const("HEARTBEAT_TTL"), 6_553_600)
+
+
 # ----------------------------------------------------------------------------------- silent peers
 
 

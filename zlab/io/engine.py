@@ -2,7 +2,8 @@
 
 Owns: ``StreamEngine``, which drives a ``zmtp.Connection``: handshake, reads decoded in bulk and
 delivered to the socket's pipe, protocol output, close and linger. Its outbound queue is a
-``StreamPipe`` (``stream_pipe.py``), which outlives the engine on the connect side.
+``StreamPipe`` (``stream_pipe.py``), which outlives the engine on the connect side. Its heartbeat
+timers are an ``EngineHeartbeat`` (``heartbeat_timer.py``); reads are only counted here (``rx_reads``).
 
 How reads reach their speed (see DESIGN.md "Performance"):
 - Latency: a ``recv()`` that would block on a socket with one connection reads it on the calling
