@@ -3,7 +3,7 @@
 Owns: ``StreamEngine``, which drives a ``zmtp.Connection``: handshake, reads decoded in bulk and
 delivered to the socket's pipe, protocol output, close and linger. Its outbound queue is a
 ``StreamPipe`` (``stream_pipe.py``), which outlives the engine on the connect side. Its heartbeat
-timers are an ``EngineHeartbeat`` (``heartbeat_timer.py``); reads are only counted here (``rx_reads``).
+timers are an ``EngineHeartbeat`` (``heartbeat_timer.py``), which watches ``pipe.bytes_in`` for traffic.
 
 How reads reach their speed (see DESIGN.md "Performance"):
 - Latency: a ``recv()`` that would block on a socket with one connection reads it on the calling
@@ -121,7 +121,6 @@ class StreamEngine:
         self._direct_poll: select.poll | None = None
         self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
         self._after_body = False  # the last read completed a large body: read a header next
-        self.rx_reads = 0  # reads that returned octets, by either read path (heartbeats compare it)
         self.heartbeat: EngineHeartbeat | None = None
 
     # -- reactor thread --------------------------------------------------------------------
@@ -219,7 +218,6 @@ class StreamEngine:
 
         ``close`` is ``self.close`` on the reactor thread, or a deferral to it from a direct reader.
         """
-        self.rx_reads += 1
         conn = self.conn
         self.pipe.bytes_in += len(data)
         try:
@@ -256,7 +254,7 @@ class StreamEngine:
             elif isinstance(ev, (Subscribe, Cancel)):
                 self._subscription(ev)
             elif isinstance(ev, Ping):  # the PONG is queued already; the TTL goes to the timers
-                self.reactor.call_soon(self._ping_received, ev.ttl_deciseconds, self.rx_reads)
+                self.reactor.call_soon(self._ping_received, ev.ttl_deciseconds, self.pipe.bytes_in)
             if self.closed:
                 return True
         return False

@@ -5,8 +5,8 @@ reactor timer at the state machine's next deadline, our PINGs written through th
 the engine closed (its DISCONNECTED reported, the connect side redialling) when the peer went silent.
 
 Rules: layer L2 (zlab.io); every method runs on the reactor thread. Nothing here runs per message:
-the engine counts its reads in ``rx_reads`` (the reactor's reads and a direct reader's alike) and the
-timer compares that count with the one it saw when it armed.
+traffic is the octets the engine has read (``pipe.bytes_in``, which both read paths count, the
+reactor's and a direct reader's), compared by the timer with what it saw when it armed.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 class EngineHeartbeat:
     """The heartbeat timers of one engine (reactor thread only)."""
 
-    __slots__ = ("engine", "state", "timer")
+    __slots__ = ("_paused", "engine", "state", "timer")
 
     def __init__(self, engine: StreamEngine, state: Heartbeat) -> None:
         self.engine = engine
         self.state = state
         self.timer: Timer | None = None
+        self._paused = 0  # ticks seen while the engine's reads were paused (they count as traffic)
 
     @classmethod
     def after_handshake(cls, engine: StreamEngine) -> EngineHeartbeat | None:
@@ -49,9 +50,9 @@ class EngineHeartbeat:
         return cls(engine, Heartbeat())
 
     def ping_received(self, ttl_deciseconds: int, received: int) -> None:
-        """The peer sent a PING; ``received`` is the engine's read count just after the read carrying it."""
+        """The peer sent a PING; ``received`` is ``pipe.bytes_in`` just after the read carrying it."""
         now = time.monotonic()
-        self.state.ping_received(ttl_deciseconds, now, received)
+        self.state.ping_received(ttl_deciseconds, now, received + self._paused)
         self._schedule(now)
 
     def _tick(self) -> None:
@@ -61,9 +62,9 @@ class EngineHeartbeat:
             return
         if not engine.reading:
             # our reads are paused (inbound HWM): the peer's traffic waits for us; that isn't silence
-            engine.rx_reads += 1
+            self._paused += 1
         now = time.monotonic()
-        received = engine.rx_reads
+        received = engine.pipe.bytes_in + self._paused
         state = self.state
         reason = state.expired(now, received)
         if reason is not None:

@@ -2,9 +2,9 @@
 
 Owns: ``Heartbeat`` (when to send a PING, when a silent peer is dropped) and ``ttl_deciseconds`` (the
 HEARTBEAT_TTL option as the PING's TTL field). Rules: pure; no clock (every call takes ``now``, seconds
-on any monotonic scale), no I/O, no threads. Received traffic is a counter the caller keeps (e.g. one
-increment per read) and passes in: it is compared with the count seen when a timer was armed, never
-timestamped, so the receive path pays one increment and no call.
+on any monotonic scale), no I/O, no threads. Received traffic is a counter the caller keeps (e.g. the
+octets read) and passes in: it is compared with the count seen when a timer was armed, never
+timestamped, so the receive path pays at most an increment and no call.
 
 What libzmq does (src/stream_engine_base.cpp, src/zmtp_engine.cpp, src/options.cpp), and so do we:
 
