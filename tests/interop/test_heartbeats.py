@@ -154,11 +154,12 @@ def test_heartbeat_drop_reported_to_the_monitor_hook(make_impl):
         listener.close()
 
 
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
 @pytest.mark.parametrize("impl_name", IMPLS)
-def test_silent_peer_is_dropped_by_the_binder(impl_name, make_impl):
+def test_silent_peer_is_dropped_by_the_binder(impl_name, transport, make_impl, new_endpoint):
     impl = make_impl(impl_name)
     router = impl.socket("ROUTER", heartbeat_ivl=IVL_MS, heartbeat_timeout=2 * IVL_MS)
-    ep = impl.bind(router, "tcp://127.0.0.1:*")
+    ep = impl.bind(router, new_endpoint(transport))
     peer = R.RawPeer.to_endpoint(ep)
     try:
         t0 = time.monotonic()

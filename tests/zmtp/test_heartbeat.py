@@ -6,6 +6,8 @@ Times are seconds on a made-up clock; ``received`` is the caller's traffic count
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.zmtp._util import connected_pair
 from zlab.zmtp import Ping, Pong
@@ -219,3 +221,37 @@ def test_two_connections_on_a_fake_clock() -> None:
         hb_a.ping_due(now, reads["a"])
     assert "timed out" in reason
     assert now - pinged == pytest.approx(0.2, abs=0.011)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ivl_ms=st.integers(10, 2000),
+    timeout_ms=st.integers(-1, 5000),
+    steps=st.lists(st.floats(0.001, 0.2), min_size=50, max_size=300),
+    talk_for=st.integers(0, 300),
+)
+def test_drops_only_after_silence_and_always_after_silence(
+    ivl_ms: int, timeout_ms: int, steps: list[float], talk_for: int
+) -> None:
+    """Called at random moments: while the peer talks before every call nothing is dropped; once it stops,
+    the drop comes no sooner than TIMEOUT after the last traffic seen and no later than IVL + TIMEOUT
+    (+ one step) after it."""
+    hb = Heartbeat(ivl_ms=ivl_ms, timeout_ms=timeout_ms)
+    timeout = (ivl_ms if timeout_ms < 0 else timeout_ms) / 1000
+    now = 0.0
+    hb.start(now)
+    received = 0
+    last_traffic = 0.0
+    for i, step in enumerate(steps):
+        now += step
+        if i < talk_for:
+            received += 1
+            last_traffic = now
+        reason = hb.expired(now, received)
+        if reason is not None:
+            assert timeout > 0 and i >= talk_for
+            assert now - last_traffic >= timeout - 1e-9
+            return
+        hb.ping_due(now, received)
+        if timeout and i >= talk_for:
+            assert now - last_traffic <= ivl_ms / 1000 + timeout + max(steps) + 1e-9, "silence not dropped"
