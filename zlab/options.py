@@ -191,6 +191,8 @@ class Options:
             setattr(self, spec.attr, bool(ivalue))
             if option in _SECURITY:
                 self._security(option, bool(ivalue))
+        elif option == _O.HEARTBEAT_TTL:
+            setattr(self, spec.attr, _heartbeat_ttl(ivalue))
         else:
             setattr(self, spec.attr, ivalue)
 
@@ -227,3 +229,10 @@ def _name(option: int) -> str:
         return SocketOption(option).name
     except ValueError:
         return str(option)
+
+
+def _heartbeat_ttl(ms: int) -> int:
+    """HEARTBEAT_TTL as libzmq keeps it: whole deciseconds (read back rounded down), at most 6553.5 s."""
+    if ms // 100 > 0xFFFF:
+        raise ZMQError(Errno.EINVAL, f"invalid value {ms!r} for HEARTBEAT_TTL: at most 6553599 ms")
+    return ms // 100 * 100

@@ -2,7 +2,8 @@
 
 Owns: ``StreamEngine``, which drives a ``zmtp.Connection``: handshake, reads decoded in bulk and
 delivered to the socket's pipe, protocol output, close and linger. Its outbound queue is a
-``StreamPipe`` (``stream_pipe.py``), which outlives the engine on the connect side.
+``StreamPipe`` (``stream_pipe.py``), which outlives the engine on the connect side. Its heartbeat
+timers are an ``EngineHeartbeat`` (``heartbeat_timer.py``), which watches ``pipe.bytes_in`` for traffic.
 
 How reads reach their speed (see DESIGN.md "Performance"):
 - Latency: a ``recv()`` that would block on a socket with one connection reads it on the calling
@@ -30,6 +31,7 @@ from collections.abc import Callable
 
 from zlab.constants import Event, SocketType
 from zlab.errors import ProtocolError
+from zlab.io.heartbeat_timer import EngineHeartbeat
 from zlab.io.link import SocketLink
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
 from zlab.io.security import make_mechanism, new_stream_pipe
@@ -44,6 +46,7 @@ from zlab.zmtp import (
     Mechanism,
     NullMechanism,
     PeerError,
+    Ping,
     Refused,
     Subscribe,
     ZapReply,
@@ -118,6 +121,7 @@ class StreamEngine:
         self._direct_poll: select.poll | None = None
         self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
         self._after_body = False  # the last read completed a large body: read a header next
+        self.heartbeat: EngineHeartbeat | None = None
 
     # -- reactor thread --------------------------------------------------------------------
     def start(self) -> None:
@@ -249,6 +253,8 @@ class StreamEngine:
                 self._ask_zap(ev)
             elif isinstance(ev, (Subscribe, Cancel)):
                 self._subscription(ev)
+            elif isinstance(ev, Ping):  # the PONG is queued already; the TTL goes to the timers
+                self.reactor.call_soon(self._ping_received, ev.ttl_deciseconds, self.pipe.bytes_in)
             if self.closed:
                 return True
         return False
@@ -401,6 +407,7 @@ class StreamEngine:
                 pipe.send_subscriptions(link.subscriptions())
         link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, self.fd)
         pipe.set_ready()
+        self.heartbeat = EngineHeartbeat.after_handshake(self)
 
     def _subscription(self, ev: Subscribe | Cancel) -> None:
         """A 3.1 peer's SUBSCRIBE/CANCEL reaches a publisher as the message a 3.0 peer would send."""
@@ -514,6 +521,16 @@ class StreamEngine:
         self._timer = None
         if not self.handshaken:
             self.close("handshake timed out", protocol=True)
+
+    def _ping_received(self, ttl_deciseconds: int, received: int) -> None:
+        """Reactor thread: a PING from the peer; its TTL arms a timer (even with our heartbeats off)."""
+        if self.closed:
+            return
+        if self.heartbeat is None:
+            if not ttl_deciseconds:
+                return
+            self.heartbeat = EngineHeartbeat.ttl_only(self)
+        self.heartbeat.ping_received(ttl_deciseconds, received)
 
     def _close_sock(self) -> None:
         self._sock_open = False

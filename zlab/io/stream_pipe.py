@@ -254,6 +254,11 @@ class StreamPipe(Pipe):
         if data:
             self.write_control(data)
 
+    def write_command(self, name: bytes, data: bytes) -> None:
+        """Queue a command of the engine's own (a heartbeat PING), from any thread (a wrapped pipe
+        encodes it under its lock); ``Connection``'s output queue belongs to whoever reads."""
+        self.write_control(command_frame(name, data))
+
     def _control(self, data: bytes) -> None:
         if self.ready:
             self.chunks.append(data)

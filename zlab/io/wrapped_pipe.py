@@ -93,6 +93,11 @@ class WrappedStreamPipe(StreamPipe):
             if data:
                 self._control(data)
 
+    def write_command(self, name: bytes, data: bytes) -> None:
+        with self.wlock:
+            if self.command_encoder is not None:  # None: no connection is up to take it
+                self._control(self.command_encoder(bytes((len(name),)) + name + data))
+
     def subscription(self, subscribe: bool, topic: bytes) -> None:
         if self.sub_ready:
             with self.wlock:
