@@ -132,6 +132,33 @@ class Event(IntEnum):
     ALL = 0xFFFF
 
 
+class ProtocolErrorCode(IntEnum):
+    """Why a handshake failed: the value of a HANDSHAKE_FAILED_PROTOCOL event (libzmq's
+    ``ZMQ_PROTOCOL_ERROR_*``; exported as ``zlab.PROTOCOL_ERROR_ZMTP_UNSPECIFIED`` ...)."""
+
+    ZMTP_UNSPECIFIED = 0x10000000
+    ZMTP_UNEXPECTED_COMMAND = 0x10000001
+    ZMTP_INVALID_SEQUENCE = 0x10000002
+    ZMTP_KEY_EXCHANGE = 0x10000003
+    ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 0x10000011
+    ZMTP_MALFORMED_COMMAND_MESSAGE = 0x10000012
+    ZMTP_MALFORMED_COMMAND_HELLO = 0x10000013
+    ZMTP_MALFORMED_COMMAND_INITIATE = 0x10000014
+    ZMTP_MALFORMED_COMMAND_ERROR = 0x10000015
+    ZMTP_MALFORMED_COMMAND_READY = 0x10000016
+    ZMTP_MALFORMED_COMMAND_WELCOME = 0x10000017
+    ZMTP_INVALID_METADATA = 0x10000018
+    ZMTP_CRYPTOGRAPHIC = 0x11000001
+    ZMTP_MECHANISM_MISMATCH = 0x11000002
+    ZAP_UNSPECIFIED = 0x20000000
+    ZAP_MALFORMED_REPLY = 0x20000001
+    ZAP_BAD_REQUEST_ID = 0x20000002
+    ZAP_BAD_VERSION = 0x20000003
+    ZAP_INVALID_STATUS_CODE = 0x20000004
+    ZAP_INVALID_METADATA = 0x20000005
+    WS_UNSPECIFIED = 0x30000000
+
+
 class SecurityMechanism(IntEnum):
     """Values of the ``MECHANISM`` option."""
 
@@ -204,6 +231,8 @@ for _enum in (
         _EXPORTED[_name] = _member
 for _name, _member in Event.__members__.items():
     _EXPORTED["EVENT_" + _name] = _member
+for _name, _member in ProtocolErrorCode.__members__.items():
+    _EXPORTED["PROTOCOL_ERROR_" + _name] = _member
 globals().update(_EXPORTED)
 HWM_DEFAULT = 1000
 __all__ = [
@@ -213,6 +242,7 @@ __all__ = [
     "SocketOption",
     "MessageOption",
     "Event",
+    "ProtocolErrorCode",
     "SecurityMechanism",
     "ContextOption",
     "Errno",

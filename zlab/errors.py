@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from zlab.constants import Errno
+from zlab.constants import Errno, ProtocolErrorCode
 
 _ZMQ_MESSAGES = {
     Errno.EFSM: "Operation cannot be accomplished in current state",
@@ -71,11 +71,15 @@ class ZMQBindError(ZMQBaseError):
 class ProtocolError(ZMQBaseError):
     """A peer broke the ZMTP protocol; the connection it came on is closed.
 
-    ``reason`` is a short text suitable for monitor events and ERROR commands.
+    ``reason`` is a short text suitable for logs and ERROR commands; ``code`` is libzmq's
+    ``ZMQ_PROTOCOL_ERROR_*`` value for it (``zlab.ProtocolErrorCode``), the value of the
+    HANDSHAKE_FAILED_PROTOCOL monitor event, or 0 when the peer broke no rule (it refused us with
+    an ERROR command) and there is no such event.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: int = ProtocolErrorCode.ZMTP_UNSPECIFIED) -> None:
         self.reason = reason
+        self.code = int(code)
         super().__init__(reason)
 
 

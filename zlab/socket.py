@@ -11,6 +11,7 @@ fast paths do one type check, one flag test and one call into the core per messa
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 import random
@@ -18,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from zlab import sockets as _sockets
-from zlab.constants import Errno, Flag, PollEvent, SocketOption, SocketType
+from zlab.constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
 from zlab.errors import ContextTerminated, ZMQBindError, ZMQError
 from zlab.frame import Frame, MessageTracker, to_bytes
 from zlab.io.endpoint import parse
@@ -27,6 +28,7 @@ from zlab.io.link import SocketLink
 from zlab.io.transport import Connecter, Listener
 from zlab.options import Options
 from zlab.pipe import WakeFd
+from zlab.utils.monitor import MonitorEmitter
 from zlab.utils.statistics import Statistics, peer_row
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ NOBLOCK = int(Flag.NOBLOCK)  # plain ints: tested on every send and recv
 SNDMORE = int(Flag.SNDMORE)
 _OPTION_NAMES = {name.lower(): int(member) for name, member in SocketOption.__members__.items()}
 _TIMEOUT_CACHE = {SocketOption.SNDTIMEO, SocketOption.RCVTIMEO}
+_monitor_ids = itertools.count(1)  # names get_monitor_socket() gives its inproc endpoints
 
 
 class Socket:
@@ -59,6 +62,7 @@ class Socket:
             "_wake_fd",
             "_wake_lock",
             "_monitor",
+            "_monitor_socket",
             "_csend",
             "_crecv",
             "__weakref__",
@@ -89,7 +93,8 @@ class Socket:
         object.__setattr__(self, "_last_endpoint", b"")
         object.__setattr__(self, "_wake_fd", None)
         object.__setattr__(self, "_wake_lock", threading.Lock())
-        object.__setattr__(self, "_monitor", None)
+        object.__setattr__(self, "_monitor", None)  # the MonitorEmitter while monitored
+        object.__setattr__(self, "_monitor_socket", None)  # what get_monitor_socket() returned
         object.__setattr__(self, "_csend", core.send)  # the core's bound methods, looked up once
         object.__setattr__(self, "_crecv", core.recv)
 
@@ -125,6 +130,11 @@ class Socket:
             if isinstance(pipe, InprocPipe):
                 pipe.terminate()
         ctx.inproc.forget(self.link)
+        if self._monitor is not None:  # after the endpoints' CLOSED events, as libzmq
+            if ctx._reactor is not None:
+                ctx._reactor_call(self._stop_monitor)
+            else:
+                self._stop_monitor()
         wake = self._wake_fd
         if wake is not None:
             wake.disarm()
@@ -219,6 +229,63 @@ class Socket:
                 self.context._reactor_call(handle.close, self.options.linger)
             elif handle is not None:
                 handle.terminate()
+
+    # -- monitoring --------------------------------------------------------------------------
+    def monitor(self, addr: str | bytes | None, events: int = Event.ALL) -> None:
+        """Report this socket's ``events`` (a mask of ``zlab.EVENT_*``) on a PAIR socket bound at
+        the inproc endpoint ``addr``, in libzmq's two-frame format (see ``zlab.utils.monitor``);
+        ``None`` stops (MONITOR_STOPPED is sent). A monitor already running is stopped first.
+
+        As in libzmq, an event is dropped while no PAIR is connected to ``addr`` or its queue is full.
+        """
+        self._check()
+        if addr is None:
+            self._stop_monitor()
+            return
+        text = addr.decode() if isinstance(addr, bytes) else addr
+        ep = parse(text, bind=True)
+        if ep.transport != "inproc":
+            raise ZMQError(Errno.EPROTONOSUPPORT, f"a monitor endpoint must be inproc://, not {text!r}")
+        self._stop_monitor()
+        pair = self.context.socket(SocketType.PAIR)
+        pair.setsockopt(SocketOption.LINGER, 0)
+        try:
+            pair.bind(text)
+        except BaseException:
+            pair.close(linger=0)
+            raise
+        emitter = MonitorEmitter(pair, events)
+        object.__setattr__(self, "_monitor", emitter)
+        self.link.monitor = emitter
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
+        """Monitor this socket (at ``addr``, by default ``inproc://monitor.s-<n>``) and return a
+        PAIR socket connected to it: read events with ``zlab.utils.monitor.recv_monitor_message``.
+        While that socket stays open, calling this again returns it."""
+        current = self._monitor_socket
+        if current is not None and not current.closed and self._monitor is not None:
+            return current
+        if addr is None:
+            addr = f"inproc://monitor.s-{next(_monitor_ids)}"
+        self.monitor(addr, Event.ALL if events is None else events)
+        sock = self.context.socket(SocketType.PAIR)
+        sock.connect(addr)
+        object.__setattr__(self, "_monitor_socket", sock)
+        return sock
+
+    def disable_monitor(self) -> None:
+        """Stop monitoring (MONITOR_STOPPED is the last event sent)."""
+        object.__setattr__(self, "_monitor_socket", None)
+        self._stop_monitor()
+
+    def _stop_monitor(self) -> None:
+        emitter = self._monitor
+        if emitter is None:
+            return
+        object.__setattr__(self, "_monitor", None)
+        if self.link.monitor is emitter:
+            self.link.monitor = None
+        emitter.stop()
 
     # -- sending -----------------------------------------------------------------------------
     def send(

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from zlab.constants import Event, SocketType
+from zlab.constants import Event, ProtocolErrorCode, SocketType
 from zlab.errors import ProtocolError
 from zlab.io.heartbeat_timer import EngineHeartbeat
 from zlab.io.link import SocketLink
@@ -112,6 +112,7 @@ class StreamEngine:
         self.lingering = False
         self._timer: Timer | None = None
         self.close_reason = ""
+        self.quiet = False  # closed by its own socket: no monitor events (as libzmq)
         self.rlock = threading.Lock()  # held by whoever reads the connection: reactor or caller
         self.elock = threading.Lock()  # serialises changes of what the reactor watches
         self.direct = False  # a calling thread is reading now
@@ -405,7 +406,7 @@ class StreamEngine:
         if link.subscriptions is not None:
             with link.sub_lock:
                 pipe.send_subscriptions(link.subscriptions())
-        link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, self.fd)
+        link.event(Event.HANDSHAKE_SUCCEEDED, self.endpoint, 0)
         pipe.set_ready()
         self.heartbeat = EngineHeartbeat.after_handshake(self)
 
@@ -445,6 +446,7 @@ class StreamEngine:
         if self.closed:
             return
         if reply is None:
+            self._failure = (Event.HANDSHAKE_FAILED_PROTOCOL, ProtocolErrorCode.ZAP_MALFORMED_REPLY)
             self.close("malformed ZAP reply", protocol=True)
             return
         if reply.status_code == "200" and handler:
@@ -465,9 +467,19 @@ class StreamEngine:
             self.pipe.inbox.put(self.pipe, msgs)
 
     def _refused(self, exc: ProtocolError) -> None:
-        """A refusal with a ZAP status code is reported as HANDSHAKE_FAILED_AUTH (as libzmq does)."""
+        """How a handshake ``exc`` ended is reported, as libzmq does: a refusal with a ZAP status code
+        as HANDSHAKE_FAILED_AUTH; a violation as HANDSHAKE_FAILED_PROTOCOL with its code; the peer's
+        ERROR as ``_peer_refused`` says."""
         if isinstance(exc, Refused) and exc.status:
             self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(exc.status))
+        elif self.handshaken or self._failure is not None:
+            return
+        elif exc.code:
+            self._failure = (Event.HANDSHAKE_FAILED_PROTOCOL, exc.code)
+        else:
+            for ev in self.conn.events:
+                if isinstance(ev, PeerError):
+                    self._peer_refused(ev.reason)
 
     def _peer_refused(self, reason: str) -> None:
         """The peer's ERROR during the handshake: a ZAP status code ("400"...) means authentication.
@@ -520,7 +532,7 @@ class StreamEngine:
     def _handshake_expired(self) -> None:
         self._timer = None
         if not self.handshaken:
-            self.close("handshake timed out", protocol=True)
+            self.close("handshake timed out", err=errno.EAGAIN)  # libzmq's NO_DETAIL value
 
     def _ping_received(self, ttl_deciseconds: int, received: int) -> None:
         """Reactor thread: a PING from the peer; its TTL arms a timer (even with our heartbeats off)."""
@@ -551,6 +563,7 @@ class StreamEngine:
         """The socket is closing: flush for up to ``linger_ms`` (-1 = until done), then close."""
         if self.closed:
             return
+        self.quiet = True
         pipe = self.pipe
         if linger_ms == 0 or not self.handshaken or pipe.pending_bytes() == 0:
             self.close("socket closed")
@@ -561,8 +574,12 @@ class StreamEngine:
         if linger_ms > 0:
             self._timer = self.reactor.call_later(linger_ms / 1000.0, self.close, "linger expired")
 
-    def close(self, reason: str, protocol: bool = False) -> None:
-        """Close the connection; detach a per-connection pipe; tell the owner (reconnect)."""
+    def close(self, reason: str, protocol: bool = False, err: int = errno.ECONNRESET) -> None:
+        """Close the connection; detach a per-connection pipe; tell the owner (reconnect).
+
+        ``protocol``: a protocol error ended it (already reported to the monitor, or not reported
+        at all, as libzmq does); otherwise a connection lost before its handshake completed is
+        reported as HANDSHAKE_FAILED_NO_DETAIL with ``err``."""
         if self.closed:
             return
         self.closed = True
@@ -584,11 +601,12 @@ class StreamEngine:
         pipe.release()
         if not self.persistent:  # a connect-side pipe's hook belongs to its (lingering) connecter
             pipe.on_drained = None
-        if self._failure is not None:
-            self.link.event(self._failure[0], self.endpoint, self._failure[1])
-        elif protocol:
-            self.link.event(Event.HANDSHAKE_FAILED_PROTOCOL, self.endpoint, reason)
-        self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)
+        if not self.quiet:
+            if self._failure is not None:
+                self.link.event(self._failure[0], self.endpoint, self._failure[1])
+            elif not protocol and not self.handshaken:
+                self.link.event(Event.HANDSHAKE_FAILED_NO_DETAIL, self.endpoint, err)
+            self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)
         if not self.persistent:
             pipe.alive = False
             pipe.dropped_unsent += pipe.nmsgs

@@ -74,8 +74,11 @@ class Listener:
             sock.listen(self.link.options.backlog)
             sock.setblocking(False)
         except OSError as exc:
+            # as libzmq: CLOSED for the OS socket (no endpoint yet), then BIND_FAILED naming the
+            # address without its transport
+            self.link.event(Event.CLOSED, "", sock.fileno())
             sock.close()
-            self.link.event(Event.BIND_FAILED, ep.text, exc.errno or 0)
+            self.link.event(Event.BIND_FAILED, ep.text.partition("://")[2], exc.errno or 0)
             code = exc.errno or Errno.EINVAL
             raise ZMQError(code, f"{os.strerror(code)} ({ep.text})") from None
         return sock
@@ -208,6 +211,7 @@ class Connecter:
             self.reactor.register(sock.fileno(), WRITE, self._on_connect_ready)
             self.link.event(Event.CONNECT_DELAYED, self.text, err)
         else:
+            self.link.event(Event.CLOSED, self.text, sock.fileno())
             sock.close()
             self._retry()
 
@@ -219,6 +223,7 @@ class Connecter:
         self.reactor.unregister(sock.fileno())
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err or self.closed:
+            self.link.event(Event.CLOSED, self.text, sock.fileno())
             sock.close()
             self._retry()
             return
@@ -300,6 +305,7 @@ class Connecter:
             if timer is not None:
                 timer.cancel()
         if self.sock is not None:
+            self.link.event(Event.CLOSED, self.text, self.sock.fileno())
             self.reactor.unregister(self.sock.fileno())
             self.sock.close()
             self.sock = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import ProtocolError
 
 PING_CONTEXT_MAX = 16
@@ -77,10 +78,12 @@ Event = HandshakeDone | PeerError | Ping | Pong | Subscribe | Cancel | UnknownCo
 def split_command(body: bytes) -> tuple[bytes, bytes]:
     """Split a command frame body into (name, data); ProtocolError if the name length overruns the body."""
     if not body:
-        raise ProtocolError("empty command")
+        raise ProtocolError("empty command", Code.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
     end = 1 + body[0]
     if end > len(body):
-        raise ProtocolError("malformed command: name length beyond the frame")
+        raise ProtocolError(
+            "malformed command: name length beyond the frame", Code.ZMTP_MALFORMED_COMMAND_UNSPECIFIED
+        )
     return body[1:end], body[end:]
 
 
@@ -106,10 +109,10 @@ def decode_metadata(data: bytes) -> dict[str, bytes]:
     while i < n:
         name_end = i + 1 + data[i]
         if name_end + 4 > n:
-            raise ProtocolError("malformed metadata: name beyond the command")
+            raise ProtocolError("malformed metadata: name beyond the command", Code.ZMTP_INVALID_METADATA)
         value_end = name_end + 4 + int.from_bytes(data[name_end : name_end + 4], "big")
         if value_end > n:
-            raise ProtocolError("malformed metadata: value beyond the command")
+            raise ProtocolError("malformed metadata: value beyond the command", Code.ZMTP_INVALID_METADATA)
         props[data[i + 1 : name_end].decode("latin-1")] = data[name_end + 4 : value_end]
         i = value_end
     return props
@@ -118,10 +121,12 @@ def decode_metadata(data: bytes) -> dict[str, bytes]:
 def decode_error_reason(data: bytes) -> str:
     """The reason text of an ERROR command body (after the name)."""
     if not data:
-        raise ProtocolError("malformed ERROR command")
+        raise ProtocolError("malformed ERROR command", Code.ZMTP_MALFORMED_COMMAND_ERROR)
     end = 1 + data[0]
     if end > len(data):
-        raise ProtocolError("malformed ERROR command: reason beyond the frame")
+        raise ProtocolError(
+            "malformed ERROR command: reason beyond the frame", Code.ZMTP_MALFORMED_COMMAND_ERROR
+        )
     return data[1:end].decode("utf-8", "replace")
 
 
@@ -134,5 +139,5 @@ def encode_error_reason(reason: str) -> bytes:
 def decode_ping(data: bytes) -> Ping:
     """Parse PING data: 2-octet BE TTL (deciseconds) + context."""
     if len(data) < 2:
-        raise ProtocolError("malformed PING command")
+        raise ProtocolError("malformed PING command", Code.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
     return Ping(int.from_bytes(data[:2], "big"), data[2:])

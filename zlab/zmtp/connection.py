@@ -17,6 +17,7 @@ import struct
 from collections import deque
 from collections.abc import Mapping, Sequence
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import HandshakeRefused, ProtocolError
 
 from .commands import (
@@ -298,15 +299,17 @@ class Connection:
             if flags & FLAGS_RESERVED:
                 raise ProtocolError(f"reserved flag bits set: {flags:#04x}")
             if not flags & 0x04:
-                raise ProtocolError("message frame before the handshake completed")
+                raise ProtocolError(
+                    "message frame before the handshake completed", Code.ZMTP_UNEXPECTED_COMMAND
+                )
             if flags & 0x01:
-                raise ProtocolError("MORE flag on a command frame")
+                raise ProtocolError("MORE flag on a command frame", Code.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
             hl = 9 if flags & 0x02 else 2
             if n - pos < hl:
                 break
             size = pre[pos + 1] if hl == 2 else int.from_bytes(pre[pos + 1 : pos + 9], "big")
             if size > HANDSHAKE_COMMAND_MAX:
-                raise ProtocolError("handshake command too large")
+                raise ProtocolError("handshake command too large", Code.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
             end = pos + hl + size
             if end > n:
                 break
@@ -327,7 +330,7 @@ class Connection:
         if name == b"ERROR":
             reason = decode_error_reason(data)
             self.events.append(PeerError(reason))
-            raise HandshakeRefused(f"peer refused the handshake: {reason}")
+            raise HandshakeRefused(f"peer refused the handshake: {reason}", 0)  # no violation: code 0
         self._step(self.mechanism.receive(name, data))
 
     def _step(self, commands: list[Command]) -> None:
@@ -358,7 +361,11 @@ class Connection:
             if peer_type is None:
                 peer_type = SOCKET_TYPE_BY_NAME.get(type_name.upper())
         if peer_type is None or not compatible(self.socket_type, peer_type):
-            raise Refused(f"incompatible peer socket type {type_name!r}", error="Invalid socket type")
+            raise Refused(
+                f"incompatible peer socket type {type_name!r}",
+                error="Invalid socket type",
+                code=Code.ZMTP_INVALID_METADATA,
+            )
         self.peer_socket_type = peer_type
         self.peer_routing_id = lower.get("identity", b"")
         self.peer_metadata = props

@@ -1,12 +1,13 @@
 """The 64-octet ZMTP greeting: building ours and checking the peer's progressively.
 
 Owns: greeting layout (RFC 37 "Formal Grammar"), version detection and mechanism matching.
-Rules: pure; imports only zlab.errors. Padding (octets 1-8) is never validated; the peer's greeting is
+Rules: pure; imports only zlab.errors and zlab.constants. Padding (octets 1-8) is never validated; the peer's greeting is
 checked octet range by octet range as it arrives, so a bad peer is refused as early as possible.
 """
 
 from __future__ import annotations
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import HandshakeRefused, ProtocolError
 
 GREETING_SIZE = 64
@@ -51,7 +52,7 @@ def check_greeting(data: bytes | bytearray, mechanism: bytes) -> None:
     if n >= 11 and data[10] < VERSION_MAJOR:
         raise ProtocolError(f"unsupported ZMTP version {data[10]}")
     if n >= 12 + MECHANISM_SIZE and data[12 : 12 + MECHANISM_SIZE] != mechanism_field(mechanism):
-        raise HandshakeRefused("mechanism mismatch")
+        raise HandshakeRefused("mechanism mismatch", Code.ZMTP_MECHANISM_MISMATCH)
     if n > AS_SERVER_OFFSET and mechanism == b"NULL" and data[AS_SERVER_OFFSET]:
         raise ProtocolError("as-server set with the NULL mechanism")  # RFC 37: MUST be 0; libzmq closes too
 

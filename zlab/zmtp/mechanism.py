@@ -72,6 +72,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import HandshakeRefused
 
 Command = tuple[bytes, bytes]
@@ -100,8 +101,10 @@ class Refused(HandshakeRefused):
     """A mechanism refuses the peer. ``error``: the ERROR reason to send first (None: none);
     ``status``: a ZAP status code when the refusal is the ZAP handler's ("300", "400", "500")."""
 
-    def __init__(self, reason: str, *, error: str | None = None, status: str = "") -> None:
-        super().__init__(reason)
+    def __init__(
+        self, reason: str, *, error: str | None = None, status: str = "", code: int = Code.ZMTP_UNSPECIFIED
+    ) -> None:
+        super().__init__(reason, code)
         self.error = error
         self.status = status
 

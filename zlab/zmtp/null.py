@@ -8,6 +8,7 @@ the handler's verdict, and refuses with ERROR "400"/"500" (nothing for "300").
 
 from __future__ import annotations
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import ProtocolError
 
 from .commands import decode_metadata
@@ -39,7 +40,9 @@ class NullMechanism(Mechanism):
 
     def receive(self, name: bytes, data: bytes) -> list[Command]:
         if name != b"READY" or self._received:
-            raise ProtocolError(f"unexpected command {name!r} during the handshake")
+            raise ProtocolError(
+                f"unexpected command {name!r} during the handshake", Code.ZMTP_UNEXPECTED_COMMAND
+            )
         self.peer_metadata = decode_metadata(data)
         self._received = True
         self.done = self._sent

@@ -8,6 +8,7 @@ Roles come from the local PLAIN_SERVER option, as in libzmq. Traffic is not wrap
 
 from __future__ import annotations
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import ProtocolError
 
 from .commands import decode_metadata
@@ -28,14 +29,16 @@ def decode_hello(data: bytes) -> tuple[bytes, bytes]:
     """(username, password) from HELLO command data; ProtocolError if the lengths don't add up."""
     n = len(data)
     if not n:
-        raise ProtocolError("malformed HELLO: no username length")
+        raise ProtocolError("malformed HELLO: no username length", Code.ZMTP_MALFORMED_COMMAND_HELLO)
     end = 1 + data[0]
     if end >= n:  # the password's length octet must follow the username
-        raise ProtocolError("malformed HELLO: username beyond the command")
+        raise ProtocolError("malformed HELLO: username beyond the command", Code.ZMTP_MALFORMED_COMMAND_HELLO)
     username = data[1:end]
     pend = end + 1 + data[end]
     if pend != n:
-        raise ProtocolError("malformed HELLO: password length does not match the command")
+        raise ProtocolError(
+            "malformed HELLO: password length does not match the command", Code.ZMTP_MALFORMED_COMMAND_HELLO
+        )
     return username, data[end + 1 : pend]
 
 
@@ -57,7 +60,7 @@ class PlainClient(Mechanism):
     def receive(self, name: bytes, data: bytes) -> list[Command]:
         if name == b"WELCOME" and self._state == "hello":
             if data:
-                raise ProtocolError("malformed WELCOME")
+                raise ProtocolError("malformed WELCOME", Code.ZMTP_MALFORMED_COMMAND_WELCOME)
             self._state = "initiate"
             return [(b"INITIATE", self._metadata)]
         if name == b"READY" and self._state == "initiate":
@@ -65,7 +68,9 @@ class PlainClient(Mechanism):
             self._state = "done"
             self.done = True
             return []
-        raise ProtocolError(f"unexpected command {name!r} during the PLAIN handshake")
+        raise ProtocolError(
+            f"unexpected command {name!r} during the PLAIN handshake", Code.ZMTP_UNEXPECTED_COMMAND
+        )
 
 
 class PlainServer(Mechanism):
@@ -98,7 +103,9 @@ class PlainServer(Mechanism):
             self._state = "done"
             self.done = True
             return [(b"READY", self._metadata)]
-        raise ProtocolError(f"unexpected command {name!r} during the PLAIN handshake")
+        raise ProtocolError(
+            f"unexpected command {name!r} during the PLAIN handshake", Code.ZMTP_UNEXPECTED_COMMAND
+        )
 
     def _welcome(self) -> list[Command]:
         self._state = "initiate"
