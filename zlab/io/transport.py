@@ -74,9 +74,9 @@ class Listener:
             sock.listen(self.link.options.backlog)
             sock.setblocking(False)
         except OSError as exc:
-            # as libzmq: CLOSED for the OS socket (no endpoint yet), then BIND_FAILED naming the
-            # address without its transport
-            self.link.event(Event.CLOSED, "", sock.fileno())
+            # as libzmq 4.3.5: CLOSED for the OS socket (naming no endpoint for tcp), then
+            # BIND_FAILED naming the address without its transport
+            self.link.event(Event.CLOSED, ep.text if ep.transport == "ipc" else "", sock.fileno())
             sock.close()
             self.link.event(Event.BIND_FAILED, ep.text.partition("://")[2], exc.errno or 0)
             code = exc.errno or Errno.EINVAL
