@@ -208,3 +208,18 @@ def test_get_monitor_socket_returns_the_same_socket(lib: Lib) -> None:
     assert s.get_monitor_socket() is m
     ep = lib.bind(s, "tcp")
     assert last_endpoint(s) == ep
+
+
+def test_inproc_has_no_connection_events(lib: Lib) -> None:
+    s = lib.socket("PULL")
+    ws = Watch(lib, s)
+    ep = lib.bind(s, "inproc")
+    c = lib.socket("PUSH")
+    wc = Watch(lib, c)
+    c.connect(ep)
+    c.send(b"x")
+    assert s.recv() == b"x"
+    c.close()
+    s.close()
+    assert names(wc.take(1)) == names(ws.take(1)) == ["MONITOR_STOPPED"]
+    assert wc.quiet() == [] and ws.quiet() == []
