@@ -50,3 +50,11 @@ def test_plain_malformed_hello(hello: bytes, code: int) -> None:
     with pytest.raises(ProtocolError) as info:
         conn.receive_data(greeting(mechanism=b"PLAIN") + command_frame(b"HELLO", hello))
     assert info.value.code == code
+
+
+def test_curve_malformed_hello() -> None:
+    curve = pytest.importorskip("zlab.zmtp.curve")
+    conn = Connection(SocketType.PULL, mechanism=curve.CurveServer(bytes(32)), as_server=True)
+    with pytest.raises(ProtocolError) as info:
+        conn.receive_data(greeting(mechanism=b"CURVE") + command_frame(b"HELLO", b"\x01\x00"))
+    assert info.value.code == Code.ZMTP_MALFORMED_COMMAND_HELLO

@@ -468,8 +468,8 @@ class StreamEngine:
 
     def _refused(self, exc: ProtocolError) -> None:
         """How a handshake ``exc`` ended is reported, as libzmq does: a refusal with a ZAP status code
-        as HANDSHAKE_FAILED_AUTH; a violation as HANDSHAKE_FAILED_PROTOCOL with its code; the peer's
-        ERROR as ``_peer_refused`` says."""
+        as HANDSHAKE_FAILED_AUTH (ours, or the peer's ERROR carrying one); a violation as
+        HANDSHAKE_FAILED_PROTOCOL with its code; any other ERROR from the peer not at all."""
         if isinstance(exc, Refused) and exc.status:
             self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(exc.status))
         elif self.handshaken or self._failure is not None:
@@ -478,8 +478,9 @@ class StreamEngine:
             self._failure = (Event.HANDSHAKE_FAILED_PROTOCOL, exc.code)
         else:
             for ev in self.conn.events:
-                if isinstance(ev, PeerError):
-                    self._peer_refused(ev.reason)
+                reason = ev.reason if isinstance(ev, PeerError) else ""
+                if len(reason) == 3 and reason.isdigit() and reason[0] in "345":
+                    self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(reason))
 
     def _peer_refused(self, reason: str) -> None:
         """The peer's ERROR during the handshake: a ZAP status code ("400"...) means authentication.

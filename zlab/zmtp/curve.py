@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import HandshakeRefused, ProtocolError
 
 from . import z85
@@ -110,14 +111,14 @@ def _open(box: bytes, nonce: bytes, public: bytes, secret: bytes, what: str) -> 
     try:
         return _nacl.crypto_box_open_easy(box, nonce, public, secret)
     except _CryptoError:
-        raise ProtocolError(f"CURVE: cannot open {what}") from None
+        raise ProtocolError(f"CURVE: cannot open {what}", Code.ZMTP_CRYPTOGRAPHIC) from None
 
 
 def _open_afternm(box: bytes, nonce: bytes, key: bytes, what: str) -> bytes:
     try:
         return _nacl.crypto_box_open_easy_afternm(box, nonce, key)
     except _CryptoError:
-        raise ProtocolError(f"CURVE: cannot open {what}") from None
+        raise ProtocolError(f"CURVE: cannot open {what}", Code.ZMTP_CRYPTOGRAPHIC) from None
 
 
 def _metadata(data: bytes) -> dict[str, bytes]:
@@ -196,14 +197,16 @@ class CurveCodec:
     def open(self, body: bytes) -> tuple[int, bytes]:
         """The (flags, payload) of a MESSAGE command body from the peer."""
         if body[:8] != _MESSAGE:
-            raise ProtocolError("CURVE: expected a MESSAGE command")
+            raise ProtocolError("CURVE: expected a MESSAGE command", Code.ZMTP_UNEXPECTED_COMMAND)
         size = len(body)
         if size < MESSAGE_MIN:
-            raise ProtocolError("CURVE: MESSAGE too short")
+            raise ProtocolError("CURVE: MESSAGE too short", Code.ZMTP_MALFORMED_COMMAND_MESSAGE)
         short = body[8:16]
         n = int.from_bytes(short, "big")
         if n <= self._peer_nonce:
-            raise ProtocolError("CURVE: MESSAGE nonce not increasing (replayed or reordered)")
+            raise ProtocolError(
+                "CURVE: MESSAGE nonce not increasing (replayed or reordered)", Code.ZMTP_INVALID_SEQUENCE
+            )
         if _lib is None:
             plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
         else:
@@ -215,11 +218,13 @@ class CurveCodec:
                 self._recv_prefix + short,
                 self._key,
             ):
-                raise ProtocolError("CURVE: cannot open MESSAGE")
+                raise ProtocolError("CURVE: cannot open MESSAGE", Code.ZMTP_CRYPTOGRAPHIC)
         self._peer_nonce = n
         flags = plain[0]
         if flags & ~(FLAG_MORE | FLAG_COMMAND):
-            raise ProtocolError(f"CURVE: reserved MESSAGE flags set: {flags:#04x}")
+            raise ProtocolError(
+                f"CURVE: reserved MESSAGE flags set: {flags:#04x}", Code.ZMTP_MALFORMED_COMMAND_MESSAGE
+            )
         return flags, bytes(plain[1:]) if _lib is not None else plain[1:]
 
     def encode(self, frames: Sequence[bytes], out: list) -> int:
@@ -255,7 +260,9 @@ class _Curve(Mechanism):
         self._state = "start"
 
     def _unexpected(self, name: bytes) -> ProtocolError:
-        return ProtocolError(f"CURVE: unexpected command {name!r} in state {self._state}")
+        return ProtocolError(
+            f"CURVE: unexpected command {name!r} in state {self._state}", Code.ZMTP_UNEXPECTED_COMMAND
+        )
 
     def _finish(self, codec: CurveCodec) -> None:
         self.codec = codec
@@ -277,7 +284,7 @@ class _Curve(Mechanism):
     def decode(self, body: bytes) -> tuple[int, bytes]:
         """One received frame body: (flags, payload); ProtocolError unless it is a good MESSAGE."""
         if self.codec is None:
-            raise ProtocolError("CURVE: MESSAGE before the handshake completed")
+            raise ProtocolError("CURVE: MESSAGE before the handshake completed", Code.ZMTP_UNEXPECTED_COMMAND)
         return self.codec.open(body)
 
 
@@ -321,12 +328,14 @@ class CurveClient(_Curve):
         """One command from the server; the commands to send in reply."""
         if name == b"ERROR" and self._state in ("welcome", "ready"):
             self._state = "refused"
-            raise HandshakeRefused(f"peer refused the handshake: {decode_error_reason(data)}")
+            raise HandshakeRefused(f"peer refused the handshake: {decode_error_reason(data)}", 0)
         if self._state == "welcome" and name == b"WELCOME":
             try:
                 return [self._welcome(data)]
             except _CryptoError:  # e.g. a weak transient key from a hostile server
-                raise ProtocolError("CURVE: WELCOME carries an unusable key") from None
+                raise ProtocolError(
+                    "CURVE: WELCOME carries an unusable key", Code.ZMTP_KEY_EXCHANGE
+                ) from None
         if self._state == "ready" and name == b"READY":
             self._ready(data)
             return []
@@ -334,7 +343,7 @@ class CurveClient(_Curve):
 
     def _welcome(self, data: bytes) -> Command:
         if len(data) != WELCOME_SIZE - 8:
-            raise ProtocolError("CURVE: malformed WELCOME")
+            raise ProtocolError("CURVE: malformed WELCOME", Code.ZMTP_MALFORMED_COMMAND_WELCOME)
         plain = _open(data[16:], b"WELCOME-" + data[:16], self._server, self._cn_secret, "WELCOME")
         server_transient, cookie = plain[:32], plain[32:]
         self._precom = _nacl.crypto_box_beforenm(server_transient, self._cn_secret)
@@ -352,7 +361,7 @@ class CurveClient(_Curve):
 
     def _ready(self, data: bytes) -> None:
         if len(data) < READY_MIN - 6:
-            raise ProtocolError("CURVE: malformed READY")
+            raise ProtocolError("CURVE: malformed READY", Code.ZMTP_MALFORMED_COMMAND_READY)
         short = data[:8]
         plain = _open_afternm(data[8:], b"CurveZMQREADY---" + short, self._precom, "READY")
         self.peer_metadata = _metadata(plain)
@@ -404,9 +413,12 @@ class CurveServer(_Curve):
 
     def _hello(self, data: bytes) -> Command:
         if len(data) != HELLO_SIZE - 6:
-            raise ProtocolError(f"CURVE: HELLO of {len(data) + 6} octets (must be {HELLO_SIZE})")
+            raise ProtocolError(
+                f"CURVE: HELLO of {len(data) + 6} octets (must be {HELLO_SIZE})",
+                Code.ZMTP_MALFORMED_COMMAND_HELLO,
+            )
         if data[:2] != _VERSION:
-            raise ProtocolError("CURVE: unknown HELLO version")
+            raise ProtocolError("CURVE: unknown HELLO version", Code.ZMTP_MALFORMED_COMMAND_HELLO)
         client_transient = data[74:106]
         _open(data[114:], b"CurveZMQHELLO---" + data[106:114], client_transient, self._secret, "HELLO")
         # a fresh transient key pair; C' and s' go into the cookie, sealed with a fresh cookie key
@@ -425,12 +437,12 @@ class CurveServer(_Curve):
 
     def _initiate(self, data: bytes) -> list[Command]:
         if len(data) < INITIATE_MIN - 9:
-            raise ProtocolError("CURVE: malformed INITIATE")
+            raise ProtocolError("CURVE: malformed INITIATE", Code.ZMTP_MALFORMED_COMMAND_INITIATE)
         key, self._cookie_key = self._cookie_key, b""  # a cookie is good for one INITIATE
         try:
             cookie = _nacl.crypto_secretbox_open(data[16:96], b"COOKIE--" + data[:16], key)
         except _CryptoError:
-            raise ProtocolError("CURVE: invalid cookie") from None
+            raise ProtocolError("CURVE: invalid cookie", Code.ZMTP_CRYPTOGRAPHIC) from None
         client_transient, server_transient_secret = cookie[:32], cookie[32:]
         short = data[96:104]
         self._precom = _nacl.crypto_box_beforenm(client_transient, server_transient_secret)
@@ -438,7 +450,7 @@ class CurveServer(_Curve):
         client_key, vouch_nonce, vouch = plain[:32], plain[32:48], plain[48:128]
         vouched = _open(vouch, b"VOUCH---" + vouch_nonce, client_key, server_transient_secret, "vouch")
         if vouched != client_transient + self._public:
-            raise ProtocolError("CURVE: the vouch does not match the connection")
+            raise ProtocolError("CURVE: the vouch does not match the connection", Code.ZMTP_KEY_EXCHANGE)
         self.peer_metadata = _metadata(plain[128:])
         self.client_key = client_key
         self._peer_nonce = int.from_bytes(short, "big")
