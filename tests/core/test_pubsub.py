@@ -175,7 +175,7 @@ def test_pub_never_blocks_and_drops_for_a_slow_subscriber(lib: Lib, transport: s
             seen.append(int(fast.recv_multipart()[0]))
     while fast.poll(500, lib.POLLIN):  # late ones (a loaded machine)
         seen.append(int(fast.recv_multipart()[0]))
-    assert seen == sorted(set(seen)) and seen[-1] == n - 1
+    assert seen == sorted(set(seen))  # in order, no duplicates
     if lib.is_zlab:
         assert seen == list(range(n))
     else:
