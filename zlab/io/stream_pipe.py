@@ -155,12 +155,14 @@ class StreamPipe(Pipe):
         total = self.nbytes
         count = len(chunks)
         size = total
-        if total > WRITE_MAX or count > MAX_IOV:  # take a prefix
+        # IOV_MAX bounds sendmsg's buffers only: small frames are joined, however many there are
+        max_iov = MAX_IOV if total >= SCATTER_MIN * count else 1 << 30
+        if total > WRITE_MAX or count > max_iov:  # take a prefix
             size = count = 0
             for chunk in chunks:
                 size += len(chunk)
                 count += 1
-                if size >= WRITE_MAX or count >= MAX_IOV:
+                if size >= WRITE_MAX or count >= max_iov:
                     break
         head = chunks if count == len(chunks) else chunks[:count]
         data = None

@@ -42,11 +42,12 @@ CANCEL_PREFIX = 0x00
 class Subscriptions:
     """A subscriber's prefixes, counted: two subscribes of a topic need two unsubscribes."""
 
-    __slots__ = ("counts", "lengths")
+    __slots__ = ("counts", "everything", "lengths")
 
     def __init__(self) -> None:
         self.counts: dict[bytes, int] = {}
         self.lengths: list[int] = []  # distinct prefix lengths in use, ascending
+        self.everything = False  # b"" is subscribed: every message matches
 
     def add(self, topic: bytes) -> bool:
         """Count one more subscription to ``topic``; True if it is new."""
@@ -87,6 +88,7 @@ class Subscriptions:
 
     def _index(self) -> None:
         self.lengths = sorted({len(t) for t in self.counts})
+        self.everything = b"" in self.counts
 
 
 class SubscriberIndex:
@@ -367,6 +369,8 @@ class XSub(SocketCore):
     def recv(self, timeout: float | None) -> Msg:
         fq = self.fq
         subs = self.subs
+        if subs.everything:  # nothing to filter
+            return fq.recv(timeout)
         deadline = None if not timeout else time.monotonic() + timeout
         while True:
             msg = fq.recv(timeout if deadline is None else max(0.0, deadline - time.monotonic()))
