@@ -257,6 +257,25 @@ class Pipe:
         """Queue one complete message for the peer; False when full. Transports override."""
         raise NotImplementedError
 
+    def deliver_many(self, msgs: list[Msg], enc: list) -> int:
+        """Queue ``msgs`` for the peer, in order, as far as there is room; return how many went.
+
+        A publisher hands the same batch to several pipes: ``enc`` is scratch space they share,
+        where a transport that encodes keeps the encoded batch for the others to reuse.
+        """
+        n = 0
+        for msg in msgs:
+            if not self.deliver(msg):
+                break
+            n += 1
+        return n
+
+    def io_scheduler(self) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+        """``(call_soon, call_later_here)`` of the I/O thread serving this pipe, or None (inproc).
+
+        ``call_later_here(delay, fn)`` may only be called from that I/O thread."""
+        return None
+
     def writable(self) -> bool:
         """Whether ``deliver`` would accept a message now."""
         raise NotImplementedError

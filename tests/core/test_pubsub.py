@@ -311,3 +311,53 @@ def test_subscriptions_made_before_and_after_connecting(lib: Lib, transport: str
     for t in topics:
         pub.send(t + b"!")
     assert drain(lib, sub) == [[t + b"!"] for t in topics]
+
+
+def test_bursts_reach_every_subscriber_whole_and_in_order(lib: Lib, transport: str) -> None:
+    """A burst (batched by zlab's fan-out) arrives complete at every subscriber, tail included."""
+    pub = lib.socket("PUB", sndhwm=20000)
+    ep = lib.bind(pub, transport)
+    subs = []
+    for _ in range(3):
+        s = lib.socket("SUB", rcvhwm=20000)
+        s.connect(ep)
+        s.subscribe(b"")
+        subs.append(s)
+    sync(lib, pub, subs, b"")
+    n = 5003  # not a multiple of any batch size: the tail is flushed by the pause that follows
+    for i in range(n):
+        pub.send_multipart([b"%d" % i, b"x" * (i % 300)])
+    for s in subs:
+        got = [s.recv_multipart() for _ in range(n)]
+        assert [int(m[0]) for m in got] == list(range(n))
+        assert all(len(m[1]) == i % 300 for i, m in enumerate(got))
+
+
+def test_burst_then_subscription_change(lib: Lib, transport: str) -> None:
+    """Messages sent before a subscriber narrows its subscription still reach it as sent."""
+    pub = lib.socket("PUB", sndhwm=20000)
+    ep = lib.bind(pub, transport)
+    wide = lib.socket("SUB", rcvhwm=20000)
+    wide.connect(ep)
+    wide.subscribe(b"")
+    sync(lib, pub, [wide], b"")
+    for i in range(500):
+        pub.send(b"a%d" % i)
+    wide.subscribe(b"b")  # now b"" and b"b": the publisher's matching changes mid-stream
+    for i in range(500):
+        pub.send(b"c%d" % i)
+    got = [wide.recv() for _ in range(1000)]
+    assert got == [b"a%d" % i for i in range(500)] + [b"c%d" % i for i in range(500)]
+
+
+def test_close_flushes_a_burst(lib: Lib, stream_transport: str) -> None:
+    pub = lib.socket("PUB", sndhwm=20000, linger=5000)
+    ep = lib.bind(pub, "tcp://127.0.0.1:*" if stream_transport == "tcp" else stream_transport)
+    sub = lib.socket("SUB", rcvhwm=20000)
+    sub.connect(ep)
+    sub.subscribe(b"")
+    sync(lib, pub, [sub], b"")
+    for i in range(1000):
+        pub.send(b"%d" % i)
+    pub.close()
+    assert [sub.recv() for _ in range(1000)] == [b"%d" % i for i in range(1000)]

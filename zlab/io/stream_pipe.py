@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
@@ -140,6 +140,35 @@ class StreamPipe(Pipe):
                     self.reactor.call_soon(self.flush)
                 self.last_send = now
         return True
+
+    def deliver_many(self, msgs: list[Msg], enc: list) -> int:
+        with self.wlock:
+            if not self.alive:
+                return 0
+            hwm = self.hwm_out
+            nmsgs = self.nmsgs
+            n = len(msgs)
+            k = n if not hwm else min(n, hwm - nmsgs)
+            if k <= 0:
+                if nmsgs > self.peak_out:
+                    self.peak_out = nmsgs
+                return 0
+            if k == n:  # the whole batch: encoded once for every pipe that takes it whole
+                if not enc:
+                    enc.extend(_encode_batch(msgs))
+                data, size = enc
+            else:
+                data, size = _encode_batch(msgs[:k])
+            self.chunks.append(data)
+            self.nbytes += size
+            self.nmsgs = nmsgs + k
+            self.msgs_out += k
+            if self.ready and not self.want_write:  # a batch is a burst's worth: write it now
+                self._write()
+        return k
+
+    def io_scheduler(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        return self.reactor.call_soon, self.reactor.call_later_here
 
     def writable(self) -> bool:
         return self.alive and (not self.hwm_out or self.nmsgs < self.hwm_out)
@@ -358,6 +387,20 @@ class StreamPipe(Pipe):
     def pending_bytes(self) -> int:
         """Octets queued and not yet written."""
         return self.nbytes + sum(len(c) for c in self.ctl)
+
+
+def _encode_batch(msgs: list[Msg]) -> tuple[bytes, int]:
+    """Messages as one buffer of ZMTP frames, and its size."""
+    out: list = []
+    for msg in msgs:
+        if type(msg) is bytes:
+            n = len(msg)
+            out.append(_SHORT_LAST[n] if n < 256 else _LONG_LAST + n.to_bytes(8, "big"))
+            out.append(msg)
+        else:
+            encode_message(msg, out)
+    data = b"".join(out)
+    return data, len(data)
 
 
 def encode_subscription(subscribe: bool, topic: bytes, minor: int | None) -> bytes:

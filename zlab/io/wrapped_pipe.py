@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
 from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, StreamPipe
-from zlab.pipe import Msg
+from zlab.pipe import Msg, Pipe
 from zlab.zmtp import Mechanism, encode_message
 from zlab.zmtp.frames import command_frame
 
@@ -58,6 +58,9 @@ class WrappedStreamPipe(StreamPipe):
             else:
                 self.encoder = encode_message
                 self.command_encoder = _clear_command
+
+    def deliver_many(self, msgs: list[Msg], enc: list) -> int:
+        return Pipe.deliver_many(self, msgs, enc)  # each connection encrypts with its own keys and nonces
 
     def deliver(self, msg: Msg) -> bool:
         with self.wlock:

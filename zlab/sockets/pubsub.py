@@ -1,8 +1,8 @@
 """PUB, SUB, XPUB and XSUB (RFC 29): fan-out filtered by subscription, and the subscriptions.
 
 Owns: ``Subscriptions`` (a subscriber's counted prefixes), ``SubscriberIndex`` (a publisher's
-prefixes, each with the set of pipes subscribed to it) and the four socket types; a publisher's
-``send`` is the fan-out (one message to every matching pipe, dropped for a full one).
+prefixes, each with the set of pipes subscribed to it) and the four socket types; a publisher
+sends through its ``FanOut`` (``fanout.py``).
 
 How subscriptions travel: a subscriber calls ``pipe.subscription(subscribe, topic)`` on each of
 its pipes; the transport sends it as the peer understands it (SUBSCRIBE/CANCEL commands to ZMTP
@@ -17,8 +17,9 @@ common case of a single subscription, or of ``b""``), which in Python beats walk
 node by node while giving the same answers.
 
 Rules: layer L2; imports L0/L1 only. A publisher never blocks (except XPUB with XPUB_NODROP); the
-tables are changed only on the socket's own thread (pipes that go away are queued in ``gone`` by
-whichever thread notices, and forgotten there).
+tables are changed only on the socket's own thread, under the fan-out's lock (an I/O thread may be
+flushing a batch); pipes that go away are queued in ``gone`` by whichever thread notices, and
+forgotten there.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from zlab.errors import Again, ContextTerminated, ZMQError
 from zlab.options import Options
 from zlab.pipe import RESUBSCRIBE, Msg, Pipe
 from zlab.sockets.base import SocketCore
+from zlab.sockets.fanout import FanOut
 
 SUBSCRIBE_PREFIX = 0x01
 CANCEL_PREFIX = 0x00
@@ -184,6 +186,7 @@ class XPub(SocketCore):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.index = SubscriberIndex()
+        self.fanout = FanOut(self, self.index)
         self.gone: deque[Pipe] = deque()  # pipes detached by any thread, forgotten on ours
         self.queue: deque[Msg] = deque()  # messages for the application (XPUB)
         self.pipe_of: Pipe | None = None
@@ -195,21 +198,26 @@ class XPub(SocketCore):
         self.inbox.wake()
 
     def _process(self) -> None:
-        """Apply what the peers sent (subscriptions) and forget pipes that went away."""
-        ready = self._ready
-        while not ready.empty():
-            try:
-                pipe = ready.get_nowait()
-            except Empty:
-                break
-            if pipe is not None:
-                self._drain(pipe)
-        gone = self.gone
-        while gone:
-            pipe = gone.popleft()
-            for topic in self.index.remove_pipe(pipe):
-                if self.report:
-                    self.queue.append(bytes([CANCEL_PREFIX]) + topic)
+        """Apply what the peers sent (subscriptions) and forget pipes that went away.
+
+        Messages batched by the fan-out go first, to the subscribers they were sent to."""
+        fanout = self.fanout
+        with fanout.lock:
+            fanout.flush()
+            ready = self._ready
+            while not ready.empty():
+                try:
+                    pipe = ready.get_nowait()
+                except Empty:
+                    break
+                if pipe is not None:
+                    self._drain(pipe)
+            gone = self.gone
+            while gone:
+                pipe = gone.popleft()
+                for topic in self.index.remove_pipe(pipe):
+                    if self.report:
+                        self.queue.append(bytes([CANCEL_PREFIX]) + topic)
 
     def _drain(self, pipe: Pipe) -> None:
         pipe.signalled = False  # before reading: a producer that appends now announces it again
@@ -246,18 +254,17 @@ class XPub(SocketCore):
         """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
         if self.gone or not self._ready.empty():
             self._process()
-        if self.options.xpub_nodrop and self._full(msg):
-            self.wait_for(lambda: not self._full(msg), timeout)
-        index = self.index
-        pipes = index.everyone  # everybody wants everything: no matching at all
-        if pipes is None:
-            pipes = index.match(msg if type(msg) is bytes else msg[0])
-            if not pipes:
-                self.count_drop("no_subscriber")
-                return
-        for pipe in pipes:
-            if not pipe.deliver(msg) and pipe.alive:
-                pipe.dropped_hwm += 1
+        if self.options.xpub_nodrop:
+            with self.fanout.lock:
+                self.fanout.flush()
+            if self._full(msg):
+                self.wait_for(lambda: not self._full(msg), timeout)
+        self.fanout.send(msg)
+
+    def close(self) -> None:
+        with self.fanout.lock:  # batched messages go to the pipes, which linger as configured
+            self.fanout.flush()
+        super().close()
 
     def _full(self, msg: Msg) -> list[Pipe]:
         """The matching pipes that would refuse ``msg`` now (XPUB_NODROP)."""
@@ -285,7 +292,9 @@ class XPub(SocketCore):
             except Empty:
                 raise Again() from None
             if pipe is not None:
-                self._drain(pipe)
+                with self.fanout.lock:
+                    self.fanout.flush()
+                    self._drain(pipe)
 
     def has_input(self) -> bool:
         self._process()
