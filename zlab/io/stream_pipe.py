@@ -334,14 +334,18 @@ class StreamPipe(Pipe):
     def set_ready(self) -> None:
         """Handshake done: protocol output still pending goes first, then held messages."""
         with self.wlock:
-            if self.ctl:
-                pending = self.ctl
-                self.ctl = []
-                self.chunks[0:0] = pending
-                self.nbytes += sum(len(c) for c in pending)
+            self._ctl_first()
             self.ready = True
             if not self.want_write:
                 self._write()
+
+    def _ctl_first(self) -> None:
+        """Put protocol output not yet written ahead of the queued messages (wlock held)."""
+        if self.ctl:
+            pending = self.ctl
+            self.ctl = []
+            self.chunks[0:0] = pending
+            self.nbytes += sum(len(c) for c in pending)
 
     def release(self) -> None:
         """The connection is gone (the pipe may get another one)."""

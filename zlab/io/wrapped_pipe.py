@@ -133,11 +133,7 @@ class WrappedStreamPipe(StreamPipe):
 
     def set_ready(self) -> None:
         with self.wlock:
-            if self.ctl:
-                pending = self.ctl
-                self.ctl = []
-                self.chunks[0:0] = pending
-                self.nbytes += sum(len(c) for c in pending)
+            self._ctl_first()
             held, self.held = self.held, []
             encoder = self.encoder
             assert encoder is not None, "use(mechanism) comes before set_ready()"

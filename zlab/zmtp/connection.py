@@ -410,7 +410,12 @@ class Connection:
         """A complete frame outside the hot loop."""
         if flags & 0x04:
             self._command(body)
-        elif flags & 0x01:
+        else:
+            self._frame(flags & 0x01, body, out)
+
+    def _frame(self, more: int, body: bytes, out: list) -> None:
+        """A message frame: kept while MORE follows, the whole message out with the last one."""
+        if more:
             self._parts.append(body)
         elif self._parts:
             parts = self._parts
@@ -594,12 +599,5 @@ class Connection:
             self._command(payload)
         elif len(payload) > self._payload_limit:
             raise ProtocolError("message too large")
-        elif mflags & 0x01:
-            self._parts.append(payload)
-        elif self._parts:
-            parts = self._parts
-            parts.append(payload)
-            out.append(parts)
-            self._parts = []
         else:
-            out.append(payload)
+            self._frame(mflags & 0x01, payload, out)
