@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from zlab.bench.matrix import (
     APIS,
     IMPLS,
+    MECHANISMS,
     MODES,
     PATTERNS,
     PLACEMENTS,
@@ -121,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=["sync"],
         help="comma list of sync (blocking calls), asyncio (zlab.asyncio / zmq.asyncio) (default: sync)",
     )
+    bench.add_argument(
+        "--mechanism",
+        type=_checked(lambda t: parse_choices(t, MECHANISMS, "mechanism")),
+        default=["null"],
+        help="comma list of null, plain (ZAP handler in the binding peer), curve: the security mechanism "
+        "(tcp and ipc only) (default: null)",
+    )
     bench.add_argument("--repeats", type=_positive_int, default=3, help="repeats of every cell (default 3)")
     bench.add_argument(
         "--subscribers",
@@ -158,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         "results", nargs="?", default="results", help="results file or folder (default results/)"
     )
     plot.add_argument("--out", help="folder for the charts (default: beside the results)")
+    plot.add_argument(
+        "--mechanism",
+        choices=MECHANISMS,
+        default="null",
+        help="draw the cells over this security mechanism (default null; files <chart>-<mechanism>.*)",
+    )
     plot.set_defaults(handler=cmd_plot)
     return parser
 
@@ -177,6 +191,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             repeats=args.repeats,
             subscribers=args.subscribers,
             apis=args.api,
+            mechanisms=args.mechanism,
             placement=args.pin,
             quick=args.quick,
             duration_s=args.duration,
@@ -196,10 +211,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rows = frame[frame["status"] == status]
         if len(rows):
             print(f"\n{status}: {len(rows)} of {len(frame)} cell runs")
-            for (impl, api, transport, pattern, reason), group in rows.groupby(
-                ["impl", "api", "transport", "pattern", "failure_reason"], sort=False
+            for (impl, api, mech, transport, pattern, reason), group in rows.groupby(
+                ["impl", "api", "mechanism", "transport", "pattern", "failure_reason"], sort=False
             ):
                 name = impl if api == "sync" else f"{impl}/{api}"
+                name += "" if mech == "null" else f"+{mech}"
                 print(f"  {name} {transport} {pattern} (x{len(group)}): {reason}")
     busy = frame["foreign_cpu_pct"].dropna()
     if len(busy) and (busy > NOISY_PCT).any():
@@ -286,7 +302,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         print("zlab plot: error: charts are not available yet (zlab.bench.plots, issue 5)", file=sys.stderr)
         return 2
     try:
-        paths = plots.plot_all(args.results, args.out)
+        paths = plots.plot_all(args.results, args.out, mechanism=args.mechanism)
     except FileNotFoundError as exc:
         print(f"zlab plot: error: {exc}", file=sys.stderr)
         return 2

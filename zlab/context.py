@@ -82,11 +82,15 @@ class Context:
         if r is not None:
             r.call_soon(fn, *args)
 
-    def socket(self, socket_type: int, **kwargs: Any) -> Socket:
-        """A new socket of ``socket_type`` (``zlab.PUSH`` ...); options may be given as keywords."""
+    def socket(self, socket_type: int, socket_class: type[Socket] | None = None, **kwargs: Any) -> Socket:
+        """A new socket of ``socket_type`` (``zlab.PUSH`` ...); options may be given as keywords.
+
+        ``socket_class`` overrides the context's own, as in pyzmq: ``zlab.Socket`` gives a blocking
+        socket in a ``zlab.asyncio.Context`` (a ZAP handler thread in an asyncio program does so).
+        """
         if self.closed:
             raise ContextTerminated()
-        sock = self._socket_class(self, socket_type)
+        sock = (socket_class or self._socket_class)(self, socket_type)
         for name, value in kwargs.items():
             setattr(sock, name, value)
         with self._lock:

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.timeout(60)
         (["bench", "--mode", "speed"], "unknown mode 'speed' (valid: latency, throughput)"),
         (["bench", "--repeats", "0"], "'0' is not a positive integer"),
         (["bench", "--api", "trio"], "unknown api 'trio' (valid: sync, asyncio)"),
+        (["bench", "--mechanism", "gssapi"], "unknown mechanism 'gssapi' (valid: null, plain, curve)"),
         (["bench", "--duration", "x"], "'x' is not a number of seconds"),
         (["frobnicate"], "invalid choice: 'frobnicate' (choose from"),
     ],

@@ -143,7 +143,7 @@ def test_headline_and_ratios():
     frame = results.to_frame(rows)
     wide = summary.headline(frame)
     assert (
-        wide.loc[("tcp", "reqrep", "latency", 64, 1, "sync", "lat_p50_us"), "zlab"] == 32.0
+        wide.loc[("tcp", "reqrep", "latency", 64, 1, "sync", "null", "lat_p50_us"), "zlab"] == 32.0
     )  # median of repeats
     ratio = summary.ratios(frame, metrics=["lat_p50_us"])
     assert ratio["ratio"].tolist() == [32.0 / 21.0]

@@ -197,3 +197,42 @@ def test_thread_authenticator_stops_promptly() -> None:
         auth.stop()
     finally:
         ctx.destroy(linger=0)
+
+
+def test_thread_authenticator_in_an_asyncio_context() -> None:
+    """As pyzmq's: the authenticator's own sockets are blocking ones even in a zlab.asyncio.Context, so
+    its thread answers ZAP for the context's asyncio sockets (a PLAIN server there lets the client in)."""
+    import asyncio
+
+    import zlab.asyncio
+
+    async def main() -> bytes:
+        ctx = zlab.asyncio.Context()
+        auth = ThreadAuthenticator(ctx)
+        try:
+            auth.start()
+            auth.configure_plain("*", {"admin": "secret"})
+            assert type(auth.zap_socket) is zlab.Socket
+            rep = ctx.socket(zlab.REP, plain_server=1)
+            rep.bind("tcp://127.0.0.1:*")
+            req = ctx.socket(zlab.REQ, plain_username=b"admin", plain_password=b"secret")
+            req.connect(rep.last_endpoint.decode())
+            await req.send(b"hi")
+            return await asyncio.wait_for(rep.recv(), 5)
+        finally:
+            auth.stop()
+            ctx.destroy(linger=0)
+
+    assert asyncio.run(main()) == b"hi"
+
+
+def test_context_socket_class_as_in_pyzmq() -> None:
+    import zlab.asyncio
+
+    ctx = zlab.asyncio.Context()
+    try:
+        assert type(ctx.socket(zlab.PAIR)) is zlab.asyncio.Socket
+        sock = ctx.socket(zlab.PAIR, socket_class=zlab.Socket, linger=0)
+        assert type(sock) is zlab.Socket and sock.linger == 0
+    finally:
+        ctx.destroy(linger=0)

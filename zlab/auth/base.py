@@ -63,7 +63,7 @@ class Authenticator:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Bind the ZAP socket (a REP at ``inproc://zeromq.zap.01``) in the context."""
-        sock = self.context.socket(zlab.REP)
+        sock = self.context.socket(zlab.REP, socket_class=zlab.Socket)
         sock.linger = 1
         sock.bind(ZAP_ENDPOINT)
         self.zap_socket = sock

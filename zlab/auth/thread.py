@@ -28,9 +28,9 @@ class ThreadAuthenticator(Authenticator):
         """Bind the ZAP socket and start answering on a daemon thread."""
         super().start()
         name = f"inproc://zlab.auth.stop-{id(self):x}"
-        self._stop_recv = self.context.socket(zlab.PAIR)
+        self._stop_recv = self.context.socket(zlab.PAIR, socket_class=zlab.Socket)
         self._stop_recv.bind(name)
-        self._stop_send = self.context.socket(zlab.PAIR)
+        self._stop_send = self.context.socket(zlab.PAIR, socket_class=zlab.Socket)
         self._stop_send.connect(name)
         self.thread = threading.Thread(target=self._run, name="zlab-auth", daemon=True)
         self.thread.start()

@@ -32,6 +32,7 @@ from typing import Any
 from zlab.bench.matrix import (
     APIS,
     IMPLS,
+    MECHANISMS,
     MODES,
     PATTERN_MODES,
     PATTERNS,
@@ -58,6 +59,7 @@ _LAZY = {
 __all__ = [
     "APIS",
     "IMPLS",
+    "MECHANISMS",
     "MODES",
     "PATTERNS",
     "PATTERN_MODES",

@@ -2,7 +2,8 @@
 """Peers and backends: how one scenario drives zlab, pyzmq and the plain-Python floor alike.
 
 Owns: the :class:`Peer` interface (send, recv, send_many, recv_until_end), the :class:`Backend`
-that opens bound or connected peers for an implementation, transport and API, and the implementation
+that opens bound or connected peers for an implementation, transport, API and security mechanism
+(options and ZAP handler from :mod:`zlab.bench.security`), and the implementation
 registry (module import, version, "not importable" reasons). zlab and pyzmq are driven by the same
 code through their public pyzmq-shaped API only (``import zlab`` / ``import zmq``, and for the
 asyncio API ``zlab.asyncio`` / ``zmq.asyncio``); ``raw`` lives in :mod:`zlab.bench.raw`.
@@ -27,6 +28,8 @@ import time
 from asyncio.events import _set_running_loop
 from types import ModuleType
 from typing import Any
+
+from zlab.bench.security import Security, apply_options, start_authenticator
 
 END = b""
 HELLO = b"\x01"
@@ -128,24 +131,35 @@ class RouterPeer(MQPeer):
 
 
 class MQBackend(Backend):
-    """zlab or pyzmq through the public API: one Context per process, one socket per peer."""
+    """zlab or pyzmq through the public API: one Context per process, one socket per peer.
 
-    def __init__(self, module: ModuleType) -> None:
+    With a security mechanism, a bound socket is the mechanism's server and a connected one its
+    client; for PLAIN the first bind starts the implementation's own authenticator in the context.
+    """
+
+    def __init__(self, module: ModuleType, impl: str = "zlab", security: Security | None = None) -> None:
         self.z = module
+        self.impl = impl
+        self.security = security or Security()
         self.ctx = module.Context()
+        self.auth: Any = None
 
-    def _socket(self, kind: str) -> Any:
+    def _socket(self, kind: str, server: bool) -> Any:
         sock = self.ctx.socket(getattr(self.z, kind))
         sock.setsockopt(self.z.LINGER, LINGER_MS)
         if kind == "SUB":
             sock.setsockopt(self.z.SUBSCRIBE, b"")
+        sec = self.security
+        apply_options(self.z, sock, sec.server_options() if server else sec.client_options())
+        if server and sec.needs_zap and self.auth is None:
+            self.auth = start_authenticator(self.impl, self.ctx, sec)
         return sock
 
     def _wrap(self, kind: str, sock: Any, endpoint: str) -> Peer:
         return RouterPeer(sock, endpoint) if kind == "ROUTER" else MQPeer(sock, endpoint)
 
     def bind(self, kind: str, addr: str) -> Peer:
-        sock = self._socket(kind)
+        sock = self._socket(kind, server=True)
         sock.bind(addr)
         endpoint = sock.getsockopt(self.z.LAST_ENDPOINT)
         if isinstance(endpoint, bytes):
@@ -153,11 +167,17 @@ class MQBackend(Backend):
         return self._wrap(kind, sock, endpoint.rstrip("\0"))
 
     def connect(self, kind: str, endpoint: str) -> Peer:
-        sock = self._socket(kind)
+        sock = self._socket(kind, server=False)
         sock.connect(endpoint)
         return self._wrap(kind, sock, endpoint)
 
+    def _stop_auth(self) -> None:
+        if self.auth is not None:
+            self.auth.stop()
+            self.auth = None
+
     def close(self) -> None:
+        self._stop_auth()
         self.ctx.term()
 
 
@@ -206,9 +226,18 @@ class AsyncioRouterPeer(AsyncioPeer):
 class AsyncioBackend(MQBackend):
     """zlab.asyncio or zmq.asyncio: one Context per process; one event loop per peer thread."""
 
-    def __init__(self, module: ModuleType, async_module: ModuleType) -> None:
+    def __init__(
+        self,
+        module: ModuleType,
+        async_module: ModuleType,
+        impl: str = "zlab",
+        security: Security | None = None,
+    ) -> None:
         self.z = module
+        self.impl = impl
+        self.security = security or Security()
         self.ctx = async_module.Context()
+        self.auth = None
         self.loops: list[asyncio.AbstractEventLoop] = []
 
     def _wrap(self, kind: str, sock: Any, endpoint: str) -> Peer:
@@ -220,6 +249,7 @@ class AsyncioBackend(MQBackend):
         return cls(sock, endpoint, loop)
 
     def close(self) -> None:
+        self._stop_auth()
         self.ctx.term()
         _set_running_loop(None)
         for loop in self.loops:
@@ -261,13 +291,14 @@ def impl_version(impl: str) -> str:
     return str(getattr(module, "__version__", "unknown"))
 
 
-def open_backend(impl: str, transport: str, api: str = "sync") -> Backend:
-    """The backend for ``impl`` on ``transport`` through ``api`` (sync or asyncio) in this process."""
+def open_backend(impl: str, transport: str, api: str = "sync", security: Security | None = None) -> Backend:
+    """The backend for ``impl`` on ``transport`` through ``api`` (sync or asyncio) in this process, its
+    sockets secured by ``security`` (None: the NULL mechanism; raw has none)."""
     if impl == "raw":
         from zlab.bench.raw import RawBackend
 
         return RawBackend(transport)
     module = impl_module(impl)
     if api == "asyncio":
-        return AsyncioBackend(module, importlib.import_module(f"{_MODULES[impl]}.asyncio"))
-    return MQBackend(module)
+        return AsyncioBackend(module, importlib.import_module(f"{_MODULES[impl]}.asyncio"), impl, security)
+    return MQBackend(module, impl, security)

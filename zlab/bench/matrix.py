@@ -8,6 +8,10 @@ name the valid choices. Imports nothing heavy: worker processes import it too.
 
 ``api`` is the programming interface a cell drives its sockets through: ``sync`` (blocking calls) or
 ``asyncio`` (``zlab.asyncio`` / ``zmq.asyncio`` futures, waited on by the peer's event loop).
+
+``mechanism`` is the ZMTP security mechanism of a cell's connections: ``null`` (none), ``plain``
+(RFC 24, checked by a ZAP handler in the binding peer) or ``curve`` (RFC 25/26: every message encrypted).
+libzmq applies mechanisms to tcp and ipc only, and raw has none: those cells are skipped.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ PATTERNS: tuple[str, ...] = ("reqrep", "pair", "dealer-router", "pushpull", "pub
 MODES: tuple[str, ...] = ("latency", "throughput")
 PLACEMENTS: tuple[str, ...] = ("none", "one", "split")
 APIS: tuple[str, ...] = ("sync", "asyncio")
+MECHANISMS: tuple[str, ...] = ("null", "plain", "curve")
 
 #: The modes each pattern can be measured in (ping-pong = latency, flood = throughput).
 PATTERN_MODES: dict[str, tuple[str, ...]] = {
@@ -39,6 +44,8 @@ STANDARD_SIZES: tuple[int, ...] = (8, 32, 128, 512, 2048, 8192, 32768, 131072, 5
 RAW_PATTERNS: frozenset[str] = frozenset({"reqrep", "pair", "pushpull"})
 #: Implementations with an asyncio front end (``zlab.asyncio``, ``zmq.asyncio``).
 ASYNC_IMPLS: frozenset[str] = frozenset({"zlab", "pyzmq"})
+#: Transports a security mechanism applies to (libzmq does no handshake on inproc).
+SECURE_TRANSPORTS: frozenset[str] = frozenset({"tcp", "ipc"})
 
 
 class ChoiceError(ValueError):
@@ -56,18 +63,26 @@ class Cell:
     msg_size_bytes: int
     n_subscribers: int = 1
     api: str = "sync"
+    mechanism: str = "null"
 
     @property
     def label(self) -> str:
-        """Short human label, e.g. ``pyzmq tcp reqrep/latency 64B`` (``pyzmq/asyncio ...`` for asyncio)."""
+        """Short human label, e.g. ``pyzmq tcp reqrep/latency 64B`` (``pyzmq/asyncio ...`` for asyncio,
+        ``pyzmq+curve ...`` for a security mechanism)."""
         subs = f" x{self.n_subscribers}" if self.pattern == "pubsub" else ""
         impl = self.impl if self.api == "sync" else f"{self.impl}/{self.api}"
+        if self.mechanism != "null":
+            impl += f"+{self.mechanism}"
         return f"{impl} {self.transport} {self.pattern}/{self.mode}{subs} {format_size(self.msg_size_bytes)}"
 
     def skip_reason(self) -> str | None:
         """Why this cell cannot be measured by its implementation on any machine, or None."""
         if self.api == "asyncio" and self.impl not in ASYNC_IMPLS:
             return f"{self.impl} has no asyncio front end"
+        if self.mechanism != "null" and self.impl == "raw":
+            return "raw has no security mechanisms (null only)"
+        if self.mechanism != "null" and self.transport not in SECURE_TRANSPORTS:
+            return f"no security mechanism on {self.transport} (libzmq applies them to tcp and ipc only)"
         if self.impl == "raw" and self.pattern not in RAW_PATTERNS:
             return (
                 f"raw has no {self.pattern} equivalent (point-to-point stream only: reqrep, pair, pushpull)"
@@ -186,9 +201,10 @@ def build_cells(
     modes: Sequence[str] = MODES,
     subscribers: Sequence[int] = (1,),
     apis: Sequence[str] = ("sync",),
+    mechanisms: Sequence[str] = ("null",),
 ) -> list[Cell]:
-    """Expand a sweep into cells, implementations innermost so they run back to back (then APIs:
-    ``zlab`` and ``pyzmq`` through asyncio are neighbours in time, as through the blocking API).
+    """Expand a sweep into cells, implementations innermost so they run back to back (then mechanisms,
+    then APIs: ``zlab`` and ``pyzmq`` over CURVE are neighbours in time, as over NULL).
 
     Patterns are paired only with the modes they support; ``subscribers`` applies to pubsub only
     (other patterns have one receiving peer). Raises ChoiceError when nothing is left to measure.
@@ -200,9 +216,11 @@ def build_cells(
                 for size in sizes:
                     for subs in subscribers if pattern == "pubsub" else (1,):
                         for api in apis:
-                            cells.extend(
-                                Cell(impl, transport, pattern, mode, size, subs, api) for impl in impls
-                            )
+                            for mech in mechanisms:
+                                cells.extend(
+                                    Cell(impl, transport, pattern, mode, size, subs, api, mech)
+                                    for impl in impls
+                                )
     if not cells:
         pairs = "; ".join(f"{p}: {', '.join(PATTERN_MODES[p])}" for p in patterns)
         raise ChoiceError(f"no pattern supports the modes {', '.join(modes)} ({pairs})")

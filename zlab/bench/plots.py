@@ -9,6 +9,9 @@ charts (:func:`plot_latency_vs_size`, :func:`plot_throughput_vs_size`, :func:`pl
 
 Sizes are on log-2 axes labelled ``64B``, ``64KiB``...; units are in every axis label; failed and skipped
 cells are left out of lines and bars but counted (and, in the patterns chart, marked where they would be).
+
+Charts draw the blocking API (``api == "sync"``) and one security mechanism: ``null`` unless asked
+(``plot_all(..., mechanism="curve")``, ``zlab plot --mechanism curve``: files ``<chart>-curve.*``).
 """
 
 from __future__ import annotations
@@ -70,12 +73,14 @@ _CELL = ["impl", "transport", "pattern", "mode", "msg_size_bytes", "n_subscriber
 
 
 def load_results(
-    path: str | os.PathLike[str] = "results", all_runs: bool = False
+    path: str | os.PathLike[str] = "results", all_runs: bool = False, mechanism: str = "null"
 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
-    """Rows to chart and the run metadata: the newest full run of each experiment (see :func:`select_runs`)."""
+    """Rows to chart and the run metadata: the newest full run of each experiment (see :func:`select_runs`),
+    through the blocking API over ``mechanism``."""
     from zlab.bench.results import load, load_meta
 
-    return select_runs(blocking_only(load(path)), all_runs=all_runs), load_meta(path)
+    rows = one_mechanism(blocking_only(load(path)), mechanism)
+    return select_runs(rows, all_runs=all_runs), load_meta(path)
 
 
 def blocking_only(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,6 +89,23 @@ def blocking_only(frame: pd.DataFrame) -> pd.DataFrame:
     if "api" not in frame.columns:
         return frame
     return frame[frame["api"].fillna("sync") == "sync"]
+
+
+def one_mechanism(frame: pd.DataFrame, mechanism: str = "null") -> pd.DataFrame:
+    """The rows over one security mechanism (rows without the column are ``null`` ones): a chart never
+    mixes CURVE figures with NULL ones."""
+    if "mechanism" not in frame.columns:
+        return frame if mechanism == "null" else frame.iloc[:0]
+    return frame[frame["mechanism"].fillna("null") == mechanism]
+
+
+def _charted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blocking-API rows of one mechanism: the only one present, else ``null``."""
+    rows = blocking_only(frame)
+    if "mechanism" not in rows.columns:
+        return rows
+    present = set(rows["mechanism"].fillna("null"))
+    return one_mechanism(rows, present.pop() if len(present) == 1 else "null")
 
 
 def select_runs(frame: pd.DataFrame, all_runs: bool = False) -> pd.DataFrame:
@@ -118,7 +140,7 @@ def medians(frame: pd.DataFrame) -> pd.DataFrame:
     Columns: the cell keys, ``<metric>`` medians, ``<metric>_lo`` / ``<metric>_hi`` (min, max over repeats)
     and ``repeats``.
     """
-    ok = blocking_only(frame[frame["status"] == "ok"])
+    ok = _charted(frame[frame["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame(columns=[*_CELL, *_METRICS, "repeats"])
     metrics = [m for m in _METRICS if m in ok.columns]
@@ -226,6 +248,9 @@ def caption(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None, 
         f"runs {', '.join(runs) or '?'}; CPU placement {placements or '?'}; {n_rep} repeat(s) of "
         f"{durations or '?'} per cell, medians shown{noise}"
     )
+    mechs = set(frame["mechanism"].dropna()) - {"null"} if "mechanism" in frame.columns else set()
+    if mechs:
+        lines[-1] += f"; security mechanism {', '.join(sorted(mechs))}"
     lines.append(_cell_counts(frame))
     if is_quick(frame):
         lines.insert(0, f"{QUICK_MARK}: cells of a few ms (--quick), only a smoke test of the pipeline")
@@ -652,27 +677,31 @@ def plot_all(
     all_runs: bool = False,
     formats: Sequence[str] = ("png", "svg"),
     charts: Sequence[str] | None = None,
+    mechanism: str = "null",
 ) -> list[Path]:
     """Write every chart the results allow to ``out`` (default: ``charts/`` beside the results); return paths.
 
     ``results`` is a result file, a folder of runs (the newest full run of each experiment is drawn, see
     :func:`select_runs`; ``all_runs=True`` draws everything), or a frame (then give ``out``, and ``meta``
     for the caption). ``charts`` limits the set to some of :data:`CHARTS`. Raises FileNotFoundError when
-    the path does not exist.
+    the path does not exist. Rows over ``mechanism`` (default ``null``) are drawn, through the blocking
+    API; charts of another mechanism are written as ``<chart>-<mechanism>.*``.
     """
     if isinstance(results, pd.DataFrame):
         if out is None:
             raise ValueError("plot_all(frame) needs out=")
-        frame, meta = select_runs(results, all_runs), meta or {}
+        frame = one_mechanism(blocking_only(results), mechanism)
+        frame, meta = select_runs(frame, all_runs), meta or {}
     else:
         path = Path(results)
         if not path.exists():
             raise FileNotFoundError(f"no results at {path}")
-        frame, meta = load_results(path, all_runs)
+        frame, meta = load_results(path, all_runs, mechanism)
         out = out if out is not None else (path if path.is_dir() else path.parent) / "charts"
     if frame.empty:
         return []
     written: list[Path] = []
     for name, fig in make_charts(frame, meta, charts).items():
-        written += save(fig, Path(out) / name, formats)
+        stem = name if mechanism == "null" else f"{name}-{mechanism}"
+        written += save(fig, Path(out) / stem, formats)
     return written

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 2  # 2: the api column (sync | asyncio); version 1 rows were all sync
+SCHEMA_VERSION = 3  # 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve)
 META_KEY = b"zlab.bench.meta"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -36,6 +36,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "impl": (pa.string(), "zlab | pyzmq | raw"),
     "impl_version": (pa.string(), "version of the implementation (pyzmq: with libzmq's)"),
     "api": (pa.string(), "sync (blocking calls) | asyncio (zlab.asyncio / zmq.asyncio)"),
+    "mechanism": (pa.string(), "security mechanism: null | plain | curve (tcp and ipc only)"),
     "transport": (pa.string(), "inproc | ipc | tcp"),
     "pattern": (pa.string(), "reqrep | pair | dealer-router | pushpull | pubsub"),
     "mode": (pa.string(), "latency (ping-pong) | throughput (flood)"),
@@ -83,7 +84,15 @@ def _v1_to_v2(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _v2_to_v3(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 3 added ``mechanism``: every earlier run used the NULL mechanism."""
+    frame = frame.copy()
+    frame["mechanism"] = pd.Series(["null"] * len(frame), dtype=object, index=frame.index)
+    return frame
+
+
 UPGRADES[1] = _v1_to_v2
+UPGRADES[2] = _v2_to_v3
 
 
 def make_row(**values: Any) -> dict[str, Any]:

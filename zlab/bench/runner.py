@@ -34,6 +34,7 @@ from zlab.bench.adapters import impl_version, unavailable_reason
 from zlab.bench.matrix import (
     APIS,
     IMPLS,
+    MECHANISMS,
     MODES,
     PATTERNS,
     PLACEMENTS,
@@ -47,6 +48,7 @@ from zlab.bench.matrix import (
     parse_sizes,
 )
 from zlab.bench.scenarios import CellFailed, Params, Role, measure, roles_for
+from zlab.bench.security import make_security
 
 SETUP_TIMEOUT_S = 30.0  # spawning and importing on a busy 2-core machine
 TEARDOWN_GRACE_S = 5.0
@@ -223,6 +225,7 @@ def run_cell(
     ctx = mp.get_context("spawn")
     tmpdir = tempfile.mkdtemp(prefix="zlab-bench-") if cell.transport == "ipc" else None
     params = Params(cell.msg_size_bytes, budget)
+    security = make_security(cell.mechanism)  # keys made once per cell run, handed to every peer
     bind_addr = _bind_addr(cell.transport, tmpdir, tcp_host)
     pipes = [ctx.Pipe() for _ in roles]
     peer_tasks = [worker.PeerTask(r, child, c) for r, (_, child), c in zip(roles, pipes, cpus, strict=True)]
@@ -230,12 +233,22 @@ def run_cell(
         one_cpu = cpus[0] if placement == "one" else None
         groups = [
             worker.ProcessTask(
-                cell.impl, cell.transport, bind_addr, params, tuple(peer_tasks), one_cpu, fault, cell.api
+                cell.impl,
+                cell.transport,
+                bind_addr,
+                params,
+                tuple(peer_tasks),
+                one_cpu,
+                fault,
+                cell.api,
+                security,
             )
         ]
     else:
         groups = [
-            worker.ProcessTask(cell.impl, cell.transport, bind_addr, params, (t,), t.cpu, fault, cell.api)
+            worker.ProcessTask(
+                cell.impl, cell.transport, bind_addr, params, (t,), t.cpu, fault, cell.api, security
+            )
             for t in peer_tasks
         ]
     procs = [
@@ -361,6 +374,7 @@ def run(
     repeats: int = 3,
     subscribers: str | int | Sequence[int] = 2,
     apis: str | Sequence[str] = "sync",
+    mechanisms: str | Sequence[str] = "null",
     placement: str = "none",
     quick: bool = False,
     duration_s: float | None = None,
@@ -374,7 +388,9 @@ def run(
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
     Lists may be given as comma strings (``"pyzmq,raw"``) or sequences. ``apis``: ``sync`` (blocking
-    calls), ``asyncio`` (zlab.asyncio / zmq.asyncio; raw has none, its cells are skipped), or both. Repeats are the outer loop
+    calls), ``asyncio`` (zlab.asyncio / zmq.asyncio; raw has none, its cells are skipped), or both.
+    ``mechanisms``: ``null``, ``plain``, ``curve`` or several (tcp and ipc only; raw and inproc cells with
+    a mechanism other than null are skipped with a reason). Repeats are the outer loop
     and implementations the inner one, so ratios compare neighbours in time. Rows are written to
     ``out/<run_id>.parquet`` as they come (``out=None`` writes nothing). Ctrl-C stops the sweep,
     keeps the rows measured so far and returns them (``df.attrs["interrupted"]`` is True).
@@ -382,6 +398,7 @@ def run(
     """
     impl_list = parse_choices(impls, IMPLS, "impl")
     api_list = parse_choices(apis, APIS, "api")
+    mechanism_list = parse_choices(mechanisms, MECHANISMS, "mechanism")
     cells = build_cells(
         impl_list,
         parse_choices(transports, TRANSPORTS, "transport"),
@@ -390,6 +407,7 @@ def run(
         parse_choices(modes, MODES, "mode"),
         parse_counts(subscribers, "subscriber count"),
         api_list,
+        mechanism_list,
     )
     if placement not in PLACEMENTS:
         raise ChoiceError(f"unknown placement {placement!r} (valid: {', '.join(PLACEMENTS)})")
@@ -409,6 +427,7 @@ def run(
         budget=vars(budget),
         impls=impl_list,
         apis=api_list,
+        mechanisms=mechanism_list,
         cells=[c.label for c in cells],
         tcp_host=tcp_host,
         impl_versions=versions,
@@ -434,6 +453,7 @@ def run(
                     impl=cell.impl,
                     impl_version=versions[cell.impl],
                     api=cell.api,
+                    mechanism=cell.mechanism,
                     transport=cell.transport,
                     pattern=cell.pattern,
                     mode=cell.mode,

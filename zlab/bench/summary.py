@@ -2,7 +2,9 @@
 """Summaries for terminals, notebooks and charts.
 
 Owns: :func:`headline` (median over repeats of the metrics that matter per mode, one column per
-implementation; the API, sync or asyncio, is part of the cell), :func:`ratios` (one implementation over another, per cell), and
+implementation; the API, sync or asyncio, and the security mechanism, null, plain or curve, are part of
+the cell, so zlab over CURVE is compared with pyzmq over CURVE only), :func:`ratios` (one implementation
+over another, per cell), and
 :func:`format_summary` (the table ``zlab bench`` prints).
 """
 
@@ -12,7 +14,7 @@ import math
 
 import pandas as pd
 
-CELL_KEYS = ["transport", "pattern", "mode", "msg_size_bytes", "n_subscribers", "api"]
+CELL_KEYS = ["transport", "pattern", "mode", "msg_size_bytes", "n_subscribers", "api", "mechanism"]
 #: The metrics shown per mode, in order.
 HEADLINE_METRICS = {"latency": ["lat_p50_us", "lat_p99_us"], "throughput": ["msgs_per_s", "mb_per_s"]}
 
@@ -20,7 +22,8 @@ HEADLINE_METRICS = {"latency": ["lat_p50_us", "lat_p99_us"], "throughput": ["msg
 def headline(frame: pd.DataFrame) -> pd.DataFrame:
     """Median over repeats of the ok rows: index cell keys + metric, one column per implementation."""
     ok = frame[frame["status"] == "ok"]
-    ok = ok.assign(api=ok["api"].fillna("sync"))  # rows made without an api (by hand) are blocking ones
+    # rows made by hand without an api or mechanism are blocking ones over NULL
+    ok = ok.assign(api=ok["api"].fillna("sync"), mechanism=ok["mechanism"].fillna("null"))
     parts = []
     for mode, metrics in HEADLINE_METRICS.items():
         sub = ok[ok["mode"] == mode]
@@ -81,11 +84,14 @@ def format_summary(frame: pd.DataFrame) -> str:
     impls = [i for i in ("zlab", "pyzmq", "raw") if i in wide.columns]
     with_ratio = "zlab" in impls and "pyzmq" in impls
     show_api = set(wide.index.get_level_values("api")) != {"sync"}
+    show_mech = set(wide.index.get_level_values("mechanism")) != {"null"}
     rows = []
     for key, values in wide.iterrows():
-        transport, pattern, _mode, size, subs, api, metric = key  # type: ignore[misc]
+        transport, pattern, _mode, size, subs, api, mech, metric = key  # type: ignore[misc]
         name = pattern if pattern != "pubsub" else f"pubsub x{subs}"
         row = [transport, name, format_size(int(size)), _UNITS.get(metric, metric)]
+        if show_mech:
+            row.insert(0, mech)
         if show_api:
             row.insert(0, api)
         row += [_fmt(values[i], metric) for i in impls]
@@ -94,6 +100,8 @@ def format_summary(frame: pd.DataFrame) -> str:
             row.append("-" if math.isnan(r) else f"{r:.2f}")
         rows.append(row)
     header = ["transport", "pattern", "size", "metric", *impls] + (["zlab/pyzmq"] if with_ratio else [])
+    if show_mech:
+        header.insert(0, "mechanism")
     if show_api:
         header.insert(0, "api")
     table = pd.DataFrame(rows, columns=header)

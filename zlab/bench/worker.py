@@ -15,12 +15,13 @@ import signal
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from zlab.bench.adapters import Backend, open_backend
 from zlab.bench.control import Control
 from zlab.bench.scenarios import Params, Role
+from zlab.bench.security import Security
 
 FAULTS = ("hang", "crash", "error")
 
@@ -54,6 +55,7 @@ class ProcessTask:
     process_cpu: int | None = None
     fault: Fault | None = None
     api: str = "sync"
+    security: Security = field(default_factory=Security)
 
 
 def _pin(cpu: int | None) -> None:
@@ -110,7 +112,7 @@ def main(task: ProcessTask) -> None:
     _pin(task.process_cpu)  # first: threads started later (the watchdog, libzmq's I/O threads) inherit it
     _exit_with_coordinator()
     try:
-        backend = open_backend(task.impl, task.transport, task.api)
+        backend = open_backend(task.impl, task.transport, task.api, task.security)
     except BaseException as exc:
         for peer_task in task.peers:
             Control(peer_task.conn, peer_task.role.name).error(f"cannot open {task.impl}: {exc!r}")
