@@ -36,11 +36,30 @@ try:  # CURVE needs PyNaCl (libsodium); zlab without it still speaks NULL
 except ImportError:  # pragma: no cover - exercised only where PyNaCl is missing
     _nacl = None  # type: ignore[assignment]
     _CryptoError = Exception  # type: ignore[assignment,misc]
-try:  # the MESSAGE fast path: PyNaCl's own cffi handle on libsodium (boxes built in place)
-    from nacl._sodium import ffi as _ffi
-    from nacl._sodium import lib as _lib
-except ImportError:  # pragma: no cover - another PyNaCl layout: nacl.bindings only
-    _ffi = _lib = None
+try:  # the MESSAGE fast path: PyNaCl's own libsodium, boxes built in place
+    import ctypes
+
+    import nacl._sodium as _sodium
+
+    # Called through ctypes.PyDLL, which keeps the GIL: a box of a small message takes ~1 us, and
+    # releasing the GIL for it (as cffi and nacl.bindings do) hands the interpreter to the I/O
+    # thread on every call: ~30 us per message when that thread is busy.
+    _lib = ctypes.PyDLL(_sodium.__file__)
+    for _fn in (_lib.crypto_box_easy_afternm, _lib.crypto_box_open_easy_afternm):
+        _fn.argtypes = (
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_ulonglong,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+        )
+        _fn.restype = ctypes.c_int
+    _char = ctypes.c_char
+    _addressof = ctypes.addressof
+    _cast = ctypes.cast
+    _void_p = ctypes.c_void_p
+except (ImportError, OSError, AttributeError):  # pragma: no cover - another PyNaCl layout
+    _lib = None
 
 KEY_SIZE = 32
 """Octets of a CURVE public or secret key (Curve25519)."""
@@ -135,7 +154,7 @@ class CurveCodec:
     ``encode`` / ``encode_command`` give whole frames (header and MESSAGE body in one buffer).
     Sending is serialised by the caller (nonces go out in wire order); so is receiving.
 
-    Fast path: with PyNaCl's cffi library at hand, a frame is built in one ``bytearray`` (header,
+    Fast path: with PyNaCl's libsodium at hand (through ctypes), a frame is built in one ``bytearray`` (header,
     MESSAGE, nonce, then flags + payload copied once) and boxed in place by libsodium (its ``_easy``
     functions allow overlapping buffers); a received box is opened straight from the frame body into
     one buffer. Without it, the same through ``nacl.bindings`` (three more copies per frame).
@@ -190,8 +209,8 @@ class CurveCodec:
         m = hl + 32  # plaintext (flags + payload) after the 16-octet MAC slot; boxed in place
         buf[m] = flags
         buf[m + 1 :] = payload
-        p = _ffi.from_buffer(buf)
-        _lib.crypto_box_easy_afternm(p + (hl + 16), p + m, size - 32, self._send_prefix + short, self._key)
+        at = _addressof((_char * len(buf)).from_buffer(buf))
+        _lib.crypto_box_easy_afternm(at + hl + 16, at + m, size - 32, self._send_prefix + short, self._key)
         return buf
 
     def open(self, body: bytes) -> tuple[int, bytes]:
@@ -211,9 +230,11 @@ class CurveCodec:
             plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
         else:
             plain = bytearray(size - 32)
+            if type(body) is not bytes:
+                body = bytes(body)
             if _lib.crypto_box_open_easy_afternm(
-                _ffi.from_buffer(plain),
-                _ffi.from_buffer(body) + 16,
+                _addressof((_char * len(plain)).from_buffer(plain)),
+                _cast(body, _void_p).value + 16,
                 size - 16,
                 self._recv_prefix + short,
                 self._key,
