@@ -197,6 +197,17 @@ def ipc_dir(tmp_path: Path) -> Iterator[Path]:
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def short_ipc_dir() -> Iterator[str]:
+    """One directory under /tmp with a short path for the whole session, for Unix socket files (sun_path
+    holds 107 bytes); the suites' own endpoint helpers name the files in it."""
+    d = tempfile.mkdtemp(prefix="zli", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def ipc_path(ipc_dir: Path) -> str:
     """A unique, not yet existing path for a Unix socket."""

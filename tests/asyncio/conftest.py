@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from tests.asyncio.support import AsyncImpl
-from tests.interop.conftest import new_endpoint, short_ipc_dir  # noqa: F401  (fixtures shared with interop)
+from tests.interop.conftest import new_endpoint  # noqa: F401  (a fixture shared with interop)
+from tests.interop.impls import teardown_all
 
 
 @pytest.fixture
@@ -22,11 +23,4 @@ def make_async_impl() -> Iterator[Any]:
         return impl
 
     yield make
-    errors: list[BaseException] = []
-    for impl in reversed(made):
-        try:
-            impl.teardown()
-        except BaseException as exc:
-            errors.append(exc)
-    if errors:
-        raise errors[0]
+    teardown_all(reversed(made))

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def zl(core_ipc_dir: str):
-    impl = Lib("zlab", core_ipc_dir)
+def zl(short_ipc_dir: str):
+    impl = Lib("zlab", short_ipc_dir)
     try:
         yield impl
     finally:
@@ -148,8 +148,8 @@ def test_statistics_frame(zl: Lib) -> None:
     assert router.statistics().to_frame().shape == frame.shape
 
 
-def test_statistics_against_libzmq(zl: Lib, core_ipc_dir: str) -> None:
-    zmq = Lib("zmq", core_ipc_dir)
+def test_statistics_against_libzmq(zl: Lib, short_ipc_dir: str) -> None:
+    zmq = Lib("zmq", short_ipc_dir)
     try:
         pub = zmq.socket("PUB")
         ep = zmq.bind(pub, "tcp")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.hostile.support import IMPL_PARAMS, PEER_TYPE, Ctx, MemoryWatch, Peer, Target
-from tests.interop.impls import load_impl
+from tests.interop.impls import load_impl, teardown_all
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,16 +73,11 @@ def make_target(request) -> Iterator[Any]:
         return Target(impl, kind, mod, sock, ep, peers)
 
     yield make
-    errors: list[BaseException] = []
-    for c in reversed(contexts):
-        try:
-            c.teardown()
-        except BaseException as exc:
-            errors.append(exc)
-    for d in dirs:
-        shutil.rmtree(d, ignore_errors=True)
-    if errors:
-        raise errors[0]
+    try:
+        teardown_all(reversed(contexts))
+    finally:
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

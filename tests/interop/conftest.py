@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.interop.impls import Impl
+from tests.interop.impls import Impl, teardown_all
 
 IPC_PATH_MAX_BYTES = 107
 
@@ -38,31 +36,14 @@ def make_impl() -> Iterator[Any]:
         return impl
 
     yield make
-    errors: list[BaseException] = []
-    for impl in reversed(made):
-        try:
-            impl.teardown()
-        except BaseException as exc:
-            errors.append(exc)
-    if errors:
-        raise errors[0]
+    teardown_all(reversed(made))
 
 
 _ipc_counter = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def short_ipc_dir() -> Iterator[str]:
-    """A directory under /tmp with a short path, for Unix sockets (sun_path holds 107 bytes)."""
-    d = tempfile.mkdtemp(prefix="zli", dir="/tmp" if os.path.isdir("/tmp") else None)
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.fixture
-def new_endpoint(short_ipc_dir: str) -> Any:
+def new_endpoint(short_ipc_dir: str) -> Any:  # short_ipc_dir: tests/conftest.py
     """``new_endpoint("tcp")`` -> ``tcp://127.0.0.1:*``; ``new_endpoint("ipc")`` -> a fresh ``ipc://`` path."""
 
     def make(transport: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
@@ -99,3 +100,16 @@ class Impl:
             raise RuntimeError(f"{self.name} context did not terminate within {TEARDOWN_TIMEOUT_S} s")
         if errors:
             raise errors[0]
+
+
+def teardown_all(items: Iterable[Any]) -> None:
+    """Tear down every item (anything with ``teardown()``), in the order given, even when one fails; then
+    raise the first failure."""
+    errors: list[BaseException] = []
+    for item in items:
+        try:
+            item.teardown()
+        except BaseException as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]

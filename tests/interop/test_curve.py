@@ -16,19 +16,18 @@ import pytest
 
 from tests.interop.impls import Impl
 from tests.interop.scenario import SMALL_PAYLOADS, End, body, run_pairing
-from tests.interop.test_plain_zap import AuthEvents, _Stopper
+from tests.interop.security_support import (
+    IMPL_PAIRS,
+    AuthEvents,
+    check_pub_sub_auth,
+    start_authenticator,
+)
 
 zmq = pytest.importorskip("zmq")
 from zmq.utils import z85  # noqa: E402
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(30)]
 
-IMPL_PAIRS = [
-    pytest.param(("zmq", "zmq"), id="S-zmq_C-zmq", marks=pytest.mark.control),
-    pytest.param(("zlab", "zmq"), id="S-zlab_C-zmq"),
-    pytest.param(("zmq", "zlab"), id="S-zmq_C-zlab"),
-    pytest.param(("zlab", "zlab"), id="S-zlab_C-zlab"),
-]
 TRANSPORTS = ["tcp", "ipc"]
 SERVER_ID = b"server-id"
 CLIENT_ID = b"client-id"
@@ -218,14 +217,7 @@ def _allowed_keys(cert_dir: str) -> tuple[bytes, bytes]:
 
 def start_curve_authenticator(impl: Impl, location: str) -> None:
     """The implementation's own ThreadAuthenticator, accepting the certificates in ``location``."""
-    if impl.name == "zmq":
-        from zmq.auth.thread import ThreadAuthenticator
-    else:
-        from zlab.auth.thread import ThreadAuthenticator
-    auth = ThreadAuthenticator(impl.ctx)
-    auth.start()
-    auth.configure_curve(domain="*", location=location)
-    impl.sockets.insert(0, _Stopper(auth))  # stopped before the context terminates
+    start_authenticator(impl).configure_curve(domain="*", location=location)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -292,17 +284,4 @@ def test_curve_pub_sub_with_zap(impls, keys, cert_dir, allowed, new_endpoint) ->
     sub = cimpl.socket(
         "SUB", curve_serverkey=keys["server"][0], curve_publickey=public, curve_secretkey=secret
     )
-    sub.setsockopt(cimpl.const("SUBSCRIBE"), b"news")
-    sub.connect(real)
-    poller = cimpl.mod.Poller()
-    poller.register(sub, cimpl.const("POLLIN"))
-    if allowed:
-        for _ in range(500):
-            pub.send_multipart([b"news", b"yes"])
-            if poller.poll(10):
-                break
-        assert [bytes(f) for f in sub.recv_multipart()] == [b"news", b"yes"]
-    else:
-        assert events.wait(1)[0] == 400
-        pub.send_multipart([b"news", b"secret stuff"])
-        assert poller.poll(50) == []
+    check_pub_sub_auth(pub, sub, cimpl, real, events, allowed)

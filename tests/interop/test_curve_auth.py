@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.interop.impls import Impl
-from tests.interop.test_plain_zap import IMPL_PAIRS, AuthEvents, _Stopper
+from tests.interop.security_support import IMPL_PAIRS, AuthEvents, start_authenticator
 
 zmq = pytest.importorskip("zmq")
 from zmq.auth import create_certificates, load_certificate  # noqa: E402
@@ -45,22 +45,11 @@ def certs(tmp_path: Path) -> dict[str, Any]:
     return out
 
 
-def authenticator(impl: Impl) -> Any:
-    if impl.name == "zmq":
-        from zmq.auth.thread import ThreadAuthenticator
-    else:
-        from zlab.auth.thread import ThreadAuthenticator
-    auth = ThreadAuthenticator(impl.ctx)
-    auth.start()
-    impl.sockets.insert(0, _Stopper(auth))
-    return auth
-
-
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
 @pytest.mark.parametrize("client", ["good", "bad"])
 def test_curve_certificate_folder(impls, certs, client, transport, new_endpoint) -> None:  # type: ignore[no-untyped-def]
     simpl, cimpl = impls
-    authenticator(simpl).configure_curve(domain="*", location=certs["folder"])
+    start_authenticator(simpl).configure_curve(domain="*", location=certs["folder"])
     server_public, server_secret = certs["server"]
     rep = simpl.socket("REP", curve_server=1, curve_secretkey=server_secret)
     real = simpl.bind(rep, new_endpoint(transport))
@@ -83,7 +72,7 @@ def test_zlab_authenticator_allow_any_and_callback(make_impl, certs, new_endpoin
     simpl, cimpl = make_impl("zlab"), make_impl("zmq")
     if not hasattr(simpl.mod, "curve_keypair"):
         pytest.skip("zlab has no CURVE yet")
-    auth = authenticator(simpl)
+    auth = start_authenticator(simpl)
     auth.configure_curve(domain="*", location="*")  # CURVE_ALLOW_ANY
     server_public, server_secret = certs["server"]
     rep = simpl.socket("REP", curve_server=1, curve_secretkey=server_secret)

@@ -10,100 +10,35 @@ Every test also runs with pyzmq on both sides (``S-zmq_C-zmq``, marked ``control
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
 
 from tests.interop.impls import Impl
 from tests.interop.scenario import SMALL_PAYLOADS, End, run_pairing
+from tests.interop.security_support import (
+    IMPL_PAIRS,
+    WAIT_S,
+    AuthEvents,
+    check_pub_sub_auth,
+    start_authenticator,
+)
 
 zmq = pytest.importorskip("zmq")
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(30)]
 
-IMPL_PAIRS = [
-    pytest.param(("zmq", "zmq"), id="S-zmq_C-zmq", marks=pytest.mark.control),
-    pytest.param(("zlab", "zmq"), id="S-zlab_C-zmq"),
-    pytest.param(("zmq", "zlab"), id="S-zmq_C-zlab"),
-    pytest.param(("zlab", "zlab"), id="S-zlab_C-zlab"),
-]
 TRANSPORTS = ["tcp", "ipc"]
 PASSWORDS = {"admin": "secret"}
 SERVER_ID = b"server-id"
 CLIENT_ID = b"client-id"
-WAIT_S = 10.0
 
 
-def start_authenticator(impl: Impl) -> Any:
+def start_plain_authenticator(impl: Impl) -> Any:
     """The implementation's own thread-backed authenticator, started, with PASSWORDS for every domain."""
-    if impl.name == "zmq":
-        from zmq.auth.thread import ThreadAuthenticator
-    else:
-        from zlab.auth.thread import ThreadAuthenticator
-    auth = ThreadAuthenticator(impl.ctx)
-    auth.start()
+    auth = start_authenticator(impl)
     auth.configure_plain(domain="*", passwords=PASSWORDS)
-    impl.sockets.insert(0, _Stopper(auth))  # stopped before the context terminates
     return auth
-
-
-class _Stopper:
-    """Lets Impl.teardown stop an authenticator as if it were a socket."""
-
-    closed = False
-
-    def __init__(self, auth: Any) -> None:
-        self.auth = auth
-
-    def close(self, linger: int = 0) -> None:
-        if not self.closed:
-            self.closed = True
-            self.auth.stop()
-
-
-class AuthEvents:
-    """Counts a socket's HANDSHAKE_FAILED_AUTH monitor events (pyzmq: a monitor socket; zlab: the link's
-    monitor hook, until zlab's monitor sockets land)."""
-
-    def __init__(self, impl: Impl, sock: Any) -> None:
-        self.impl = impl
-        self.values: list[Any] = []
-        self._cond = threading.Condition()
-        if impl.name == "zmq":
-            self.mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-            impl.sockets.append(self.mon)
-        else:
-            self.mon = None
-            auth_event = impl.mod.EVENT_HANDSHAKE_FAILED_AUTH
-            previous = sock.link.monitor
-
-            def hook(event: int, endpoint: str, value: object) -> None:
-                if previous is not None:
-                    previous(event, endpoint, value)
-                if event == auth_event:
-                    with self._cond:
-                        self.values.append(value)
-                        self._cond.notify_all()
-
-            sock.link.monitor = hook
-
-    def wait(self, count: int) -> list[Any]:
-        deadline = time.monotonic() + WAIT_S
-        if self.mon is not None:
-            from zmq.utils.monitor import recv_monitor_message
-
-            while len(self.values) < count:
-                left = deadline - time.monotonic()
-                assert left > 0 and self.mon.poll(int(left * 1000)), f"only {self.values} auth failures"
-                self.values.append(recv_monitor_message(self.mon)["value"])
-            return self.values
-        with self._cond:
-            while len(self.values) < count:
-                left = deadline - time.monotonic()
-                assert left > 0, f"only {self.values} auth failures"
-                self._cond.wait(left)
-            return list(self.values)
 
 
 @pytest.fixture(params=IMPL_PAIRS)
@@ -129,7 +64,7 @@ def client_socket(impl: Impl, type_: str, password: str, **opts: Any) -> Any:
 
 def plain_ends(impls: tuple[Impl, Impl], server_type: str, client_type: str, endpoint: str, password: str):  # type: ignore[no-untyped-def]
     simpl, cimpl = impls
-    start_authenticator(simpl)
+    start_plain_authenticator(simpl)
     ssock = server_socket(simpl, server_type)
     real = simpl.bind(ssock, endpoint)
     csock = client_socket(cimpl, client_type, password)
@@ -177,26 +112,12 @@ def test_plain_bad_password_never_gets_through(impls, transport, pairing, new_en
 def test_plain_pub_sub(impls, transport, password, new_endpoint) -> None:  # type: ignore[no-untyped-def]
     """PUB as PLAIN server, SUB as client: the subscriber gets its topic only if its password is right."""
     simpl, cimpl = impls
-    start_authenticator(simpl)
+    start_plain_authenticator(simpl)
     pub = server_socket(simpl, "PUB")
     real = simpl.bind(pub, new_endpoint(transport))
     events = AuthEvents(simpl, pub)
     sub = client_socket(cimpl, "SUB", password)
-    sub.setsockopt(cimpl.const("SUBSCRIBE"), b"news")
-    sub.connect(real)
-    poller = cimpl.mod.Poller()
-    poller.register(sub, cimpl.const("POLLIN"))
-    if password == "secret":
-        for _ in range(500):  # publish until the subscription has arrived (the poll paces it)
-            pub.send_multipart([b"sport", b"no"])
-            pub.send_multipart([b"news", b"yes"])
-            if poller.poll(10):
-                break
-        assert [bytes(f) for f in sub.recv_multipart()] == [b"news", b"yes"]
-    else:
-        assert events.wait(1)[0] == 400
-        pub.send_multipart([b"news", b"secret stuff"])
-        assert poller.poll(50) == []
+    check_pub_sub_auth(pub, sub, cimpl, real, events, password == "secret", noise=True)
 
 
 def test_zlab_plain_server_without_handler_fails_like_libzmq(make_impl, new_endpoint) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +141,7 @@ def test_null_with_zap_domain_and_denied_address(make_impl, new_endpoint, server
     """NULL + ZAP_DOMAIN asks the handler (as libzmq does); a denied address is refused (400); allowed
     ones get User-Id "anonymous" from the authenticator."""
     simpl, cimpl = make_impl(server), make_impl(client)
-    auth = start_authenticator(simpl)
+    auth = start_plain_authenticator(simpl)
     rep = simpl.socket("REP", zap_domain=b"global")
     real = simpl.bind(rep, new_endpoint("tcp"))
     req = cimpl.socket("REQ")

@@ -3,38 +3,16 @@ as HANDSHAKE_FAILED_AUTH with the ZAP status, on both ends, by libzmq and by zla
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import pytest
 
 from tests.core.support import Lib
+from tests.interop.security_support import start_authenticator
 from tests.monitor.support import Watch, names
 
 
-class _Stopper:
-    """Stops an authenticator at teardown, before the context terminates (Lib closes it like a socket)."""
-
-    closed = False
-
-    def __init__(self, auth: Any) -> None:
-        self.auth = auth
-
-    def close(self, linger: int = 0) -> None:
-        if not self.closed:
-            self.closed = True
-            self.auth.stop()
-
-
 def _authenticator(lib: Lib) -> None:
-    try:
-        thread = importlib.import_module(f"{lib.name}.auth.thread")
-    except ImportError:
-        pytest.skip(f"{lib.name} has no auth.thread")
-    auth = thread.ThreadAuthenticator(lib.ctx)
-    auth.start()
+    auth = start_authenticator(lib, skip_if_missing=True)
     auth.configure_plain(domain="*", passwords={"admin": "secret"})
-    lib.sockets.insert(0, _Stopper(auth))
 
 
 @pytest.mark.parametrize("password", ["secret", "wrong"])

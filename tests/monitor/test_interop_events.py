@@ -15,8 +15,8 @@ IVL = 50
 
 
 @pytest.fixture
-def libs(monitor_ipc_dir: str) -> Iterator[dict[str, Lib]]:
-    made = {name: Lib(name, monitor_ipc_dir) for name in ("zmq", "zlab")}
+def libs(short_ipc_dir: str) -> Iterator[dict[str, Lib]]:
+    made = {name: Lib(name, short_ipc_dir) for name in ("zmq", "zlab")}
     try:
         yield made
     finally:
