@@ -564,10 +564,8 @@ class Socket:
         except ValueError:
             name = str(self.options.type)
         pipes = [] if self._closed else list(self.core.pipes)
-        out = 0
-        for p in pipes:  # tcp/ipc: messages not yet written; inproc: what the peer has not taken
-            peer = getattr(p, "peer", None) if isinstance(p, InprocPipe) else None
-            out += len(peer.pending) if peer is not None else getattr(p, "nmsgs", 0)
+        # tcp/ipc: messages not yet written; inproc: what the peer has not taken
+        out = sum(p.queued_out() for p in pipes)
         return {
             "type": name,
             "bound": list(self._bound),

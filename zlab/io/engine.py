@@ -67,6 +67,13 @@ DIRECT_READ_SIZE = 64 * 1024
 PUBLISHERS = frozenset({SocketType.PUB, SocketType.XPUB})
 
 
+def _zap_status(reason: str) -> int | None:
+    """The ZAP status code an ERROR reason carries ("300", "400", "500"), or None."""
+    if len(reason) == 3 and reason.isdigit() and reason[0] in "345":
+        return int(reason)
+    return None
+
+
 class StreamEngine:
     """One ZMTP connection over a connected, non-blocking stream socket."""
 
@@ -478,16 +485,17 @@ class StreamEngine:
             self._failure = (Event.HANDSHAKE_FAILED_PROTOCOL, exc.code)
         else:
             for ev in self.conn.events:
-                reason = ev.reason if isinstance(ev, PeerError) else ""
-                if len(reason) == 3 and reason.isdigit() and reason[0] in "345":
-                    self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(reason))
+                status = _zap_status(ev.reason) if isinstance(ev, PeerError) else None
+                if status is not None:
+                    self._failure = (Event.HANDSHAKE_FAILED_AUTH, status)
 
     def _peer_refused(self, reason: str) -> None:
         """The peer's ERROR during the handshake: a ZAP status code ("400"...) means authentication.
         Either way the peer refused us (``refused``): libzmq does not reconnect after that."""
         self.refused = True
-        if len(reason) == 3 and reason.isdigit() and reason[0] in "345":
-            self._failure = (Event.HANDSHAKE_FAILED_AUTH, int(reason))
+        status = _zap_status(reason)
+        if status is not None:
+            self._failure = (Event.HANDSHAKE_FAILED_AUTH, status)
 
     def _peer_address(self) -> str:
         """The peer's address as libzmq gives it to ZAP and as Peer-Address: the IP (tcp), or

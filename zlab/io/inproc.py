@@ -55,15 +55,13 @@ class InprocPipe(Pipe):
         peer = self.peer
         if peer is None or not peer.alive:
             return
-        peer.pending.append((b"\x01" if subscribe else b"\x00") + topic)
-        peer.received += 1
+        msg = (b"\x01" if subscribe else b"\x00") + topic
         inbox = peer.inbox
         if inbox is not None:
-            if not peer.signalled:
-                peer.signalled = True
-                inbox.ready.put(peer)
-            if inbox.signal.watchers:
-                inbox.signal.notify()
+            inbox.put(peer, [msg])
+        else:  # a connect before the bind: queued until the binder takes this end
+            peer.pending.append(msg)
+            peer.received += 1
 
     def queued_out(self) -> int:
         peer = self.peer

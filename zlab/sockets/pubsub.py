@@ -189,7 +189,6 @@ class XPub(SocketCore):
         self.fanout = FanOut(self, self.index)
         self.gone: deque[Pipe] = deque()  # pipes detached by any thread, forgotten on ours
         self.queue: deque[Msg] = deque()  # messages for the application (XPUB)
-        self.pipe_of: Pipe | None = None
         self._ready = self.inbox.ready
 
     # -- subscriptions (the socket's own thread) ------------------------------------------------
@@ -214,10 +213,13 @@ class XPub(SocketCore):
                     self._drain(pipe)
             gone = self.gone
             while gone:
-                pipe = gone.popleft()
-                for topic in self.index.remove_pipe(pipe):
-                    if self.report:
-                        self.queue.append(bytes([CANCEL_PREFIX]) + topic)
+                self._forget(gone.popleft())
+
+    def _forget(self, pipe: Pipe) -> None:
+        """Drop ``pipe``'s subscriptions; XPUB reports the topics nobody wants any more."""
+        for topic in self.index.remove_pipe(pipe):
+            if self.report:
+                self.queue.append(bytes([CANCEL_PREFIX]) + topic)
 
     def _drain(self, pipe: Pipe) -> None:
         pipe.signalled = False  # before reading: a producer that appends now announces it again
@@ -229,9 +231,7 @@ class XPub(SocketCore):
 
     def _apply(self, pipe: Pipe, msg: Msg) -> None:
         if msg is RESUBSCRIBE:
-            for topic in self.index.remove_pipe(pipe):
-                if self.report:
-                    self.queue.append(bytes([CANCEL_PREFIX]) + topic)
+            self._forget(pipe)
             return
         if type(msg) is bytes and msg:
             kind = msg[0]
