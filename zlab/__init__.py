@@ -27,9 +27,10 @@ from zlab.errors import (
     strerror,
 )
 from zlab.frame import Frame, Message, MessageTracker
-from zlab.poll import Poller, select
+from zlab.poll import Poller, select, zmq_poll
 from zlab.proxy import device, proxy, proxy_steerable
 from zlab.socket import Socket
+from zlab.utils.stopwatch import Stopwatch
 from zlab.zmtp import curve as _curve
 from zlab.zmtp import z85 as _z85
 
@@ -88,6 +89,7 @@ __all__ = [
     "ProtocolError",
     "Socket",
     "SocketOption",
+    "Stopwatch",
     "SocketType",
     "ZMQBaseError",
     "ZMQBindError",
@@ -102,6 +104,7 @@ __all__ = [
     "pyzmq_version",
     "select",
     "strerror",
+    "zmq_poll",
     "zmq_version",
     "zmq_version_info",
     *_constants._EXPORTED,

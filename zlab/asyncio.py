@@ -595,6 +595,8 @@ class Context(_SyncContext):
 
     _socket_class: ClassVar[type[_SyncSocket]] = Socket
     _instance: ClassVar[_SyncContext | None] = None  # not shared with zlab.Context.instance()
+    _instance_pid: ClassVar[int | None] = None
+    wake_mode: str | None
 
     def __init__(self, io_threads: int = 1, wake_mode: str | None = None, **kwargs: Any) -> None:
         if wake_mode is not None and wake_mode not in WAKE_MODES:

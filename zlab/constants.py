@@ -26,6 +26,8 @@ class SocketType(IntEnum):
     XPUB = 9
     XSUB = 10
     STREAM = 11
+    XREQ = 5  # the old names of DEALER and ROUTER, as pyzmq keeps them
+    XREP = 6
 
 
 class Flag(IntEnum):
@@ -95,6 +97,7 @@ class SocketOption(IntEnum):
     XPUB_NODROP = 69
     BLOCKY = 70
     XPUB_MANUAL = 71
+    STREAM_NOTIFY = 73
     INVERT_MATCHING = 74
     HEARTBEAT_IVL = 75
     HEARTBEAT_TTL = 76
@@ -251,4 +254,4 @@ __all__ = [
     *_EXPORTED,
 ]
 
-SOCKET_TYPE_NAMES: dict[int, str] = {int(m): n for n, m in SocketType.__members__.items()}
+SOCKET_TYPE_NAMES: dict[int, str] = {int(m): m.name for m in SocketType}  # canonical names, not aliases

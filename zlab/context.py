@@ -8,17 +8,18 @@ application closed itself keeps its LINGER as given (-1: until its messages are 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
 from typing import Any, ClassVar
 
-from zlab.constants import ContextOption
-from zlab.errors import ContextTerminated
+from zlab.constants import ContextOption, SocketOption
+from zlab.errors import ContextTerminated, ZMQError
 from zlab.io.inproc import InprocRegistry
 from zlab.io.reactor import Reactor
 from zlab.io.zap import ZapClient
-from zlab.socket import Socket
+from zlab.socket import Socket, _declared
 
 #: how long term() lets a socket that was never closed, with LINGER -1, flush its messages
 LEAKED_SOCKET_LINGER_MS = 1000
@@ -28,10 +29,18 @@ class Context:
     """A zlab context: ``ctx = zlab.Context(); s = ctx.socket(zlab.REQ)``."""
 
     _instance: ClassVar[Context | None] = None
+    _instance_pid: ClassVar[int | None] = None
     _instance_lock: ClassVar[threading.Lock] = threading.Lock()
     _socket_class: ClassVar[type[Socket]] = Socket
+    # the instance's own attributes (pyzmq's rule: other names set as attributes are options)
+    io_threads: int
+    inproc: InprocRegistry
+    closed: bool
+    #: default socket options, applied to every socket made afterwards (``ctx.setsockopt``)
+    sockopts: dict[int, Any]
 
     def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
+        self.sockopts = {}
         self.io_threads = io_threads
         self.inproc = InprocRegistry()
         self._sockets: weakref.WeakSet[Socket] = weakref.WeakSet()
@@ -46,11 +55,13 @@ class Context:
 
     @classmethod
     def instance(cls, io_threads: int = 1) -> Context:
-        """The process-wide shared context (a new one if the last was terminated)."""
+        """The process-wide shared context (a new one if the last was terminated, or in a forked
+        child: the parent's I/O thread does not exist there)."""
         with cls._instance_lock:
             inst = cls._instance
-            if inst is None or inst.closed:
+            if inst is None or inst.closed or cls._instance_pid != os.getpid():
                 inst = cls._instance = cls(io_threads)
+                cls._instance_pid = os.getpid()
             return inst
 
     @property
@@ -93,6 +104,11 @@ class Context:
         sock = (socket_class or self._socket_class)(self, socket_type)
         for name, value in kwargs.items():
             setattr(sock, name, value)
+        for option, value in self.sockopts.items():
+            try:
+                sock.setsockopt(option, value)
+            except ZMQError:  # as pyzmq: a default that does not apply to this type (SUBSCRIBE on PUSH)
+                pass
         with self._lock:
             self._sockets.add(sock)
         return sock
@@ -142,16 +158,60 @@ class Context:
             sock.close(linger)
         self.term()
 
-    def setsockopt(self, option: int, value: int) -> None:
+    def set(self, option: int, value: int) -> None:
         """Set a context option (IO_THREADS, MAX_SOCKETS)."""
         self._options[int(option)] = value
 
-    def getsockopt(self, option: int) -> int:
+    def get(self, option: int) -> int:
         """Read a context option."""
         return self._options[int(option)]
 
-    set = setsockopt
-    get = getsockopt
+    def setsockopt(self, option: int, value: Any) -> None:
+        """Set a default socket option for sockets made afterwards (as pyzmq); a default that
+        does not apply to a socket's type is skipped for that socket."""
+        self.sockopts[int(option)] = value
+
+    def getsockopt(self, option: int) -> Any:
+        """A default socket option set with ``setsockopt`` (KeyError if none)."""
+        return self.sockopts[int(option)]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """pyzmq's rules: the context's own (or ``_``-prefixed, or class-declared) attributes as
+        usual; a context option's name sets it (``ctx.max_sockets``), a socket option's name sets
+        a default for new sockets (``ctx.linger = 0``); anything else is an AttributeError."""
+        if name in self.__dict__ or name.startswith("_") or _declared(type(self), name):
+            object.__setattr__(self, name, value)
+            return
+        upper = name.upper()
+        if upper in ContextOption.__members__:
+            self.set(ContextOption[upper], value)
+        elif upper in SocketOption.__members__:
+            self.sockopts[int(SocketOption[upper])] = value
+        else:
+            raise AttributeError(f"No such context or socket option: {upper}")
+
+    def __getattr__(self, name: str) -> Any:
+        upper = name.upper()
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if upper in ContextOption.__members__:
+            try:
+                return self._options[int(ContextOption[upper])]
+            except KeyError:
+                raise AttributeError(name) from None
+        if upper in SocketOption.__members__ and int(SocketOption[upper]) in self.sockopts:
+            return self.sockopts[int(SocketOption[upper])]
+        raise AttributeError(name)
+
+    def __delattr__(self, name: str) -> None:
+        upper = name.upper()
+        if name not in self.__dict__ and upper in SocketOption.__members__:
+            try:
+                del self.sockopts[int(SocketOption[upper])]
+            except KeyError:
+                raise AttributeError(name) from None
+            return
+        object.__delattr__(self, name)
 
     def __enter__(self) -> Context:
         return self

@@ -72,6 +72,7 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.CURVE_PUBLICKEY: OptionSpec("curve_publickey", "bytes", maxlen=41),
     _O.CURVE_SECRETKEY: OptionSpec("curve_secretkey", "bytes", maxlen=41),
     _O.CURVE_SERVERKEY: OptionSpec("curve_serverkey", "bytes", maxlen=41),
+    _O.STREAM_NOTIFY: OptionSpec("stream_notify", "bool", strict=True),
 }
 
 #: bytes options libzmq refuses empty (EINVAL)
@@ -90,6 +91,8 @@ _SECURITY: dict[int, tuple[int, bool | None]] = {
     _O.CURVE_SERVERKEY: (_M.CURVE, False),
 }
 _CURVE_KEYS = ("curve_publickey", "curve_secretkey", "curve_serverkey")
+#: options libzmq lets a program set but not read (EINVAL)
+_WRITE_ONLY = frozenset({*_CURVE_KEYS, "stream_notify"})
 
 
 def _curve_key(data: bytes) -> bytes | None:
@@ -153,6 +156,8 @@ class Options:
     curve_publickey: bytes = b""
     curve_secretkey: bytes = b""
     curve_serverkey: bytes = b""
+    #: STREAM: an empty message from each peer when it connects and when it goes (write-only, as libzmq)
+    stream_notify: bool = True
     extra: dict[int, object] = field(default_factory=dict)
 
     def set(self, option: int, value: object) -> None:
@@ -213,7 +218,7 @@ class Options:
     def get(self, option: int) -> int | bytes:
         """The stored value of ``option`` (bools as 0/1, like libzmq)."""
         spec = OPTION_SPECS.get(option)
-        if spec is None or spec.attr in _CURVE_KEYS:  # pyzmq cannot read CURVE keys back either
+        if spec is None or spec.attr in _WRITE_ONLY:  # pyzmq cannot read CURVE keys back either
             raise ZMQError(Errno.EINVAL, f"option {_name(option)} cannot be read on this socket")
         value = getattr(self, spec.attr)
         return int(value) if isinstance(value, bool) else value

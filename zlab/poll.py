@@ -68,6 +68,10 @@ class Poller:
 
     modify = register
 
+    def __contains__(self, socket: Any) -> bool:
+        """Whether ``socket`` is registered (``sock in poller``)."""
+        return socket in self._map
+
     def unregister(self, socket: Any) -> None:
         """Stop watching ``socket`` (KeyError if it wasn't registered)."""
         idx = self._map.pop(socket)
@@ -160,6 +164,15 @@ class Poller:
         if any(s.core.terminated or s._events() & f for s, f in zsocks):
             return
         p.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999)))
+
+
+def zmq_poll(sockets: list[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """Poll ``[(socket_or_fd, flags), ...]`` for up to ``timeout`` ms (negative or None: forever);
+    return ``[(socket_or_fd, events), ...]`` that are ready, as pyzmq's ``zmq_poll``."""
+    poller = Poller()
+    for socket, flags in sockets:
+        poller.register(socket, flags)
+    return poller.poll(timeout)
 
 
 def select(rlist: list, wlist: list, xlist: list, timeout: float | None = None) -> tuple[list, list, list]:

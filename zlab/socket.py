@@ -11,6 +11,7 @@ fast paths do one type check, one flag test and one call into the core per messa
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import pickle
@@ -63,33 +64,38 @@ _TIMEOUT_CACHE = {SocketOption.SNDTIMEO, SocketOption.RCVTIMEO}
 _monitor_ids = itertools.count(1)  # names get_monitor_socket() gives its inproc endpoints
 
 
+def _declared(cls: type, name: str) -> bool:
+    """Whether ``cls`` or a base defines or annotates ``name`` (pyzmq's plain-attribute rule)."""
+    return any(name in c.__dict__ or name in inspect.get_annotations(c) for c in cls.__mro__)
+
+
+class EndpointContext:
+    """What ``bind``/``connect`` return: ``with s.bind(addr):`` unbinds (disconnects) on exit."""
+
+    __slots__ = ("addr", "kind", "socket")
+
+    def __init__(self, socket: Socket, kind: str, addr: str) -> None:
+        self.socket = socket
+        self.kind = kind
+        self.addr = addr
+
+    def __enter__(self) -> Socket:
+        return self.socket
+
+    def __exit__(self, *exc: object) -> None:
+        if self.socket.closed:
+            return
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        else:
+            self.socket.disconnect(self.addr)
+
+    def __repr__(self) -> str:
+        return f"<EndpointContext({self.kind}={self.addr!r})>"
+
+
 class Socket:
     """A zlab socket: create it with ``Context.socket(zlab.REQ)``."""
-
-    # attributes that are the Python object's own, never socket options
-    _own = frozenset(
-        {
-            "context",
-            "options",
-            "core",
-            "link",
-            "_closed",
-            "_parts",
-            "_rparts",
-            "_sndtimeo",
-            "_rcvtimeo",
-            "_bound",
-            "_connected",
-            "_last_endpoint",
-            "_wake_fd",
-            "_wake_lock",
-            "_monitor",
-            "_monitor_socket",
-            "_csend",
-            "_crecv",
-            "__weakref__",
-        }
-    )
 
     def __init__(self, context: SocketContext, socket_type: int) -> None:
         if isinstance(socket_type, bool) or not isinstance(socket_type, int):
@@ -183,18 +189,21 @@ class Socket:
             raise ZMQError(Errno.ENOTSOCK, "Socket operation on a closed socket")
 
     # -- endpoints ---------------------------------------------------------------------------
-    def bind(self, addr: str) -> None:
-        """Accept connections at ``addr`` (``tcp://127.0.0.1:*`` picks a free port; see LAST_ENDPOINT)."""
+    def bind(self, addr: str) -> EndpointContext:
+        """Accept connections at ``addr`` (``tcp://127.0.0.1:*`` picks a free port; see LAST_ENDPOINT).
+
+        Returns a context manager: ``with s.bind(addr):`` unbinds on exit, as in pyzmq."""
         self._check()
         ep = parse(addr, bind=True)
         if ep.transport == "inproc":
             self.context.inproc.bind(ep.address, self.link)
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
-            return
+            return EndpointContext(self, "bind", ep.text)
         listener = Listener(self.context.reactor, self.link, ep)
         self._bound[listener.last_endpoint] = listener
         object.__setattr__(self, "_last_endpoint", listener.last_endpoint.encode())
+        return EndpointContext(self, "bind", listener.last_endpoint)
 
     def bind_to_random_port(
         self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
@@ -214,8 +223,10 @@ class Socket:
             return port
         raise ZMQBindError("Could not bind socket to random port.")
 
-    def connect(self, addr: str) -> None:
-        """Connect to ``addr``; the connection is made (and remade) in the background."""
+    def connect(self, addr: str) -> EndpointContext:
+        """Connect to ``addr``; the connection is made (and remade) in the background.
+
+        Returns a context manager: ``with s.connect(addr):`` disconnects on exit, as in pyzmq."""
         self._check()
         ep = parse(addr, bind=False)
         if ep.transport == "inproc":
@@ -224,6 +235,7 @@ class Socket:
             handle = Connecter(self.context.reactor, self.link, ep)
         self._connected.setdefault(ep.text, []).append(handle)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
+        return EndpointContext(self, "connect", ep.text)
 
     def unbind(self, addr: str | bytes) -> None:
         """Stop accepting at ``addr`` (as bound, or as LAST_ENDPOINT reported it)."""
@@ -434,6 +446,31 @@ class Socket:
         last = len(frames) - 1
         return [self._frame(f, i < last) for i, f in enumerate(frames)]
 
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive one frame into ``buffer`` (writable, contiguous); return the frame's full size.
+
+        At most ``nbytes`` octets (0: the buffer's size) are stored; a larger frame is truncated
+        and the rest of it is lost, so a return value above that limit means truncation (pyzmq's
+        semantics). RCVMORE tells whether more frames of the message follow."""
+        if nbytes < 0:
+            raise ValueError(f"nbytes={nbytes} must be non-negative")
+        view = memoryview(buffer)
+        if view.readonly:
+            raise BufferError("recv_into needs a writable buffer")
+        if not view.c_contiguous:
+            raise BufferError("recv_into needs a contiguous buffer")
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        size = len(view)
+        if nbytes == 0:
+            nbytes = size
+        elif nbytes > size:
+            raise ValueError(f"nbytes={nbytes} too big for a buffer of {size} B")
+        data = self.recv(flags)
+        n = min(len(data), nbytes)
+        view[:n] = data[:n]
+        return len(data)
+
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         """Receive a frame and decode it."""
         return self.recv(flags).decode(encoding)
@@ -520,29 +557,64 @@ class Socket:
 
     def setsockopt_string(self, option: int, value: str, encoding: str = "utf-8") -> None:
         """Set a bytes option from a str."""
+        if not isinstance(value, str):
+            raise TypeError(f"setsockopt_string takes str, not {type(value).__name__}")
         self.setsockopt(option, value.encode(encoding))
 
     def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
         """Read a bytes option as str."""
         return self.getsockopt(option).decode(encoding)
 
-    set_string = setsockopt_string
-    get_string = getsockopt_string
+    set_string = setsockopt_unicode = setsockopt_string
+    get_string = getsockopt_unicode = getsockopt_string
 
     def __getattr__(self, name: str) -> Any:
-        option = _OPTION_NAMES.get(name)
+        # only reached for names that are not the object's own: options, in either case (as pyzmq)
+        option = _OPTION_NAMES.get(name.lower())
         if option is None or name.startswith("_"):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return self.getsockopt(option)
+            raise AttributeError(f"{type(self).__name__} has no such option: {name.upper()}")
+        try:
+            return self.getsockopt(option)
+        except ZMQError as exc:
+            if exc.errno == Errno.EINVAL:  # write-only (SUBSCRIBE, STREAM_NOTIFY, CURVE keys), as pyzmq
+                raise AttributeError(f"{name} attribute is write-only") from None
+            raise
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in self._own or name.startswith("_"):
+        """pyzmq's rules: a name the instance already has, a name its class (or a base) declares
+        (defines or annotates), or a ``_``-prefixed name is a plain attribute; any other name is a
+        socket option in either case (``s.linger = 0``, ``s.RCVTIMEO = 10``), else AttributeError."""
+        lname = name.lower()
+        if lname in ("subscribe", "unsubscribe"):  # attributes that set options, not the methods
+            getattr(self, lname)(value)
+            return
+        if name in self.__dict__ or name.startswith("_") or _declared(type(self), name):
             object.__setattr__(self, name, value)
             return
-        option = _OPTION_NAMES.get(name)
+        option = _OPTION_NAMES.get(lname)
         if option is None:
-            raise AttributeError(f"{name!r} is not a zlab socket option")
+            raise AttributeError(f"{type(self).__name__} has no such option: {name.upper()}")
         self.setsockopt(option, value)
+
+    def __dir__(self) -> list[str]:
+        """The class's attributes and every socket option's name (as pyzmq lists them)."""
+        return [*dir(type(self)), *SocketOption.__members__]
+
+    def get_hwm(self) -> int:
+        """The high-water mark (SNDHWM; ``set_hwm`` sets both), as pyzmq."""
+        return int(self.getsockopt(SocketOption.SNDHWM))
+
+    def set_hwm(self, value: int) -> None:
+        """Set SNDHWM and RCVHWM together."""
+        self.setsockopt(SocketOption.HWM, value)
+
+    hwm = property(get_hwm, set_hwm, doc="The high-water mark: SNDHWM on read, both HWMs on write.")
+
+    def fileno(self) -> int:
+        """The socket's edge-triggered file descriptor (the FD option): readable when EVENTS may
+        have changed; read EVENTS (or poll) until nothing is ready before waiting on it again."""
+        self._check()
+        return self._get_fd()
 
     # -- readiness ---------------------------------------------------------------------------
     def _events(self) -> int:
