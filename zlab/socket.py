@@ -196,6 +196,7 @@ class Socket:
         self._check()
         ep = parse(addr, bind=True)
         if ep.transport == "inproc":
+            self._check_inproc(ep.text)
             self.context.inproc.bind(ep.address, self.link)
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
@@ -230,12 +231,17 @@ class Socket:
         self._check()
         ep = parse(addr, bind=False)
         if ep.transport == "inproc":
+            self._check_inproc(ep.text)
             handle: Any = self.context.inproc.connect(ep.address, self.link)
         else:
             handle = Connecter(self.context.reactor, self.link, ep)
         self._connected.setdefault(ep.text, []).append(handle)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
         return EndpointContext(self, "connect", ep.text)
+
+    def _check_inproc(self, text: str) -> None:
+        if self.options.type == SocketType.STREAM:  # raw bytes need a byte stream: tcp or ipc
+            raise ZMQError(Errno.ENOCOMPATPROTO, f"a STREAM socket takes tcp:// or ipc://, not {text!r}")
 
     def unbind(self, addr: str | bytes) -> None:
         """Stop accepting at ``addr`` (as bound, or as LAST_ENDPOINT reported it)."""

@@ -15,17 +15,23 @@ import os
 import socket
 import stat
 
-from zlab.constants import Errno, Event
+from zlab.constants import Errno, Event, SocketType
 from zlab.errors import ZMQError
 from zlab.io.endpoint import Endpoint, format_tcp, resolve
 from zlab.io.engine import StreamEngine
 from zlab.io.link import SocketLink
+from zlab.io.raw_engine import RawEngine
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
 from zlab.io.security import new_stream_pipe
 from zlab.io.stream_pipe import StreamPipe
 
 #: connections accepted per readiness event before yielding to other work
 ACCEPT_BATCH = 64
+
+
+def _engine_class(link: SocketLink) -> type[StreamEngine] | type[RawEngine]:
+    """STREAM sockets speak raw bytes (no ZMTP); every other type speaks ZMTP."""
+    return RawEngine if link.socket_type == SocketType.STREAM else StreamEngine
 
 
 def _tune(sock: socket.socket, link: SocketLink, tcp: bool) -> None:
@@ -48,7 +54,7 @@ class Listener:
         self.reactor = reactor
         self.link = link
         self.endpoint = endpoint
-        self.engines: set[StreamEngine] = set()
+        self.engines: set[StreamEngine | RawEngine] = set()
         self.closed = False
         self._ipc_file: tuple[int, int] | None = None
         self.sock = self._bind()
@@ -114,14 +120,14 @@ class Listener:
             except OSError:
                 conn.close()
                 continue
-            engine = StreamEngine(
+            engine = _engine_class(self.link)(
                 self.reactor, conn, self.link, self.last_endpoint, on_closed=self._engine_closed
             )
             self.engines.add(engine)
             self.link.event(Event.ACCEPTED, self.last_endpoint, conn.fileno())
             engine.start()
 
-    def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
+    def _engine_closed(self, engine: StreamEngine | RawEngine, reason: str) -> None:
         self.engines.discard(engine)
 
     def release_path(self) -> None:
@@ -173,7 +179,7 @@ class Connecter:
         self.text = endpoint.text
         self.closed = False
         self.lingering = False  # closed by the socket, still dialling to flush queued messages
-        self.engine: StreamEngine | None = None
+        self.engine: StreamEngine | RawEngine | None = None
         self.sock: socket.socket | None = None
         self._timer: Timer | None = None
         self._linger_timer: Timer | None = None
@@ -238,12 +244,12 @@ class Connecter:
             return
         self._ivl = self.link.options.reconnect_ivl
         self.link.event(Event.CONNECTED, self.text, sock.fileno())
-        self.engine = StreamEngine(
+        self.engine = _engine_class(self.link)(
             self.reactor, sock, self.link, self.text, pipe=self.pipe, on_closed=self._engine_closed
         )
         self.engine.start()
 
-    def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
+    def _engine_closed(self, engine: StreamEngine | RawEngine, reason: str) -> None:
         if engine is self.engine:
             self.engine = None
         if engine.refused:  # the peer sent ERROR in the handshake: like libzmq, give up this endpoint

@@ -15,6 +15,7 @@ from zlab.sockets.pair import Pair
 from zlab.sockets.pipeline import Pull, Push
 from zlab.sockets.pubsub import Pub, Sub, XPub, XSub
 from zlab.sockets.reqrep import Dealer, Rep, Req, Router
+from zlab.sockets.stream import Stream
 
 CORES: dict[int, type[SocketCore]] = {
     SocketType.PAIR: Pair,
@@ -28,6 +29,7 @@ CORES: dict[int, type[SocketCore]] = {
     SocketType.SUB: Sub,
     SocketType.XPUB: XPub,
     SocketType.XSUB: XSub,
+    SocketType.STREAM: Stream,
 }
 
 
