@@ -166,7 +166,7 @@ def test_stream_notify_off(lib: Lib, os_sockets) -> None:
     ep = lib.bind(stream, "tcp")
     client = _dial(ep, os_sockets)
     client.sendall(b"q")
-    rid, data = stream.recv_multipart()  # no connect notification first
+    _rid, data = stream.recv_multipart()  # no connect notification first
     assert data == b"q"
     client.close()
     with pytest.raises(lib.mod.Again):  # nor a disconnect one
@@ -191,11 +191,11 @@ def test_stream_speaks_raw_bytes_to_a_zmtp_peer(lib: Lib) -> None:
 def test_zlab_refuses_inproc_and_lone_frames(ctx) -> None:
     import zlab
 
-    stream = ctx.socket(zlab.STREAM)
+    stream = ctx.socket(zlab.SocketType.STREAM)
     with pytest.raises(zlab.ZMQError) as exc:
         stream.bind("inproc://raw")
-    assert exc.value.errno == zlab.ENOCOMPATPROTO
+    assert exc.value.errno == zlab.Errno.ENOCOMPATPROTO
     with pytest.raises(zlab.ZMQError) as exc:
         stream.send(b"an id and no data")
-    assert exc.value.errno == zlab.EINVAL
+    assert exc.value.errno == zlab.Errno.EINVAL
     stream.close(linger=0)

@@ -46,7 +46,7 @@ class RawPipe(Pipe):
 
     # -- app thread ------------------------------------------------------------------------
     def deliver(self, msg: Msg) -> bool:
-        data = msg if type(msg) is bytes else b"".join(msg)
+        data = msg if isinstance(msg, bytes) else b"".join(msg)
         hwm = self.engine.hwm_out if self.engine is not None else 0
         with self.lock:
             out = self.out
@@ -175,11 +175,10 @@ class RawEngine:
             self.update_interest()
 
     def _on_event(self, mask: int) -> None:
-        if mask & WRITE and not self.closed:
-            if self.pipe.write_queued():
-                self.update_interest()
-                if self.pipe.closing:
-                    self.close_when_flushed()
+        if mask & WRITE and not self.closed and self.pipe.write_queued():
+            self.update_interest()
+            if self.pipe.closing:
+                self.close_when_flushed()
         if mask & READ and not self.closed and self.reading:
             self._on_readable()
 

@@ -44,13 +44,14 @@ class Stream(SocketCore):
     def send(self, msg: Msg, timeout: float | None) -> None:
         if type(msg) is bytes or len(msg) % 2:
             raise ZMQError(Errno.EINVAL, "a STREAM message is [routing id, data] (pairs of frames)")
+        frames: list[bytes] = msg  # type: ignore[assignment]
         by_id = self.table.by_id
         targets = []
-        for i in range(0, len(msg), 2):
-            pipe = by_id.get(msg[i])
+        for i in range(0, len(frames), 2):
+            pipe = by_id.get(frames[i])
             if pipe is None:
                 raise ZMQError(Errno.EHOSTUNREACH, "Host unreachable")
-            targets.append((pipe, msg[i + 1]))
+            targets.append((pipe, frames[i + 1]))
         for pipe, data in targets:
             if not data:
                 self._close_peer(pipe)
