@@ -340,11 +340,17 @@ class Socket:
         """Send one frame; with ``SNDMORE`` more frames of the same message follow."""
         if type(data) is not bytes:
             data = to_bytes(data)
-        if not flags and self._parts is None and not self._closed:  # the fast path: a whole message
+        # the fast path: a whole message ("routing_id is group": both None, in one test)
+        if not flags and self._parts is None and not self._closed and routing_id is group:
             self._csend(data, self._sndtimeo)
             return MessageTracker() if track else None
         if self._closed:
             self._check()
+        if routing_id is not None or group is not None:  # as pyzmq built without draft support
+            what = "CLIENT-SERVER" if routing_id is not None else "RADIO-DISH"
+            raise RuntimeError(
+                f"routing_id= and group= need draft sockets ({what}), which zlab does not offer"
+            )
         parts = self._parts
         if flags & SNDMORE:
             if parts is None:

@@ -435,6 +435,18 @@ def stopwatch_counts_microseconds(lab: Lab) -> None:
 
 
 @habit
+def draft_send_arguments_are_refused(lab: Lab) -> None:
+    pub = lab.socket("PUB")
+    lab.bound(pub)
+    with pytest.raises(RuntimeError):  # pyzmq without draft support says so too; never ignored
+        pub.send(b"x", group="g")
+    with pytest.raises(RuntimeError):
+        pub.send(b"x", routing_id=1)
+    with pytest.raises(RuntimeError):
+        pub.send(b"x", lab.zmq.NOBLOCK, routing_id=1)
+
+
+@habit
 def xreq_and_xrep_are_dealer_and_router(lab: Lab) -> None:
     zmq = lab.zmq
     assert (zmq.XREQ, zmq.XREP) == (zmq.DEALER, zmq.ROUTER)
