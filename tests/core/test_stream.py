@@ -199,3 +199,19 @@ def test_zlab_refuses_inproc_and_lone_frames(ctx) -> None:
         stream.send(b"an id and no data")
     assert exc.value.errno == zlab.Errno.EINVAL
     stream.close(linger=0)
+
+
+def test_large_data_both_ways_with_a_slow_reader(lib: Lib, os_sockets) -> None:
+    """More than the kernel buffers hold: partial writes resume, reads arrive in chunks, nothing lost."""
+    size = 4 * 1024 * 1024
+    payload = bytes(range(256)) * (size // 256)
+    stream = lib.socket("STREAM", rcvhwm=4)  # a small inbound queue: reading pauses and resumes
+    ep = lib.bind(stream, "tcp")
+    client = _dial(ep, os_sockets)
+    rid, _ = stream.recv_multipart()
+    stream.send_multipart([rid, payload])
+    assert _recv_exactly(client, size) == payload
+    sender = __import__("threading").Thread(target=client.sendall, args=(payload,))
+    sender.start()
+    assert _recv_data(stream, rid, size) == payload
+    sender.join(10)
