@@ -8,7 +8,9 @@ zlab's stronger behaviour.
 
 from __future__ import annotations
 
+import errno
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -211,7 +213,30 @@ def test_large_data_both_ways_with_a_slow_reader(lib: Lib, os_sockets) -> None:
     rid, _ = stream.recv_multipart()
     stream.send_multipart([rid, payload])
     assert _recv_exactly(client, size) == payload
-    sender = __import__("threading").Thread(target=client.sendall, args=(payload,))
+    sender = threading.Thread(target=client.sendall, args=(payload,))
     sender.start()
     assert _recv_data(stream, rid, size) == payload
     sender.join(10)
+
+
+def test_monitor_events_of_a_raw_peer(lib: Lib, stream_transport: str, os_sockets) -> None:
+    """As libzmq: a raw connection never reports a handshake; when the peer goes, HANDSHAKE_FAILED_NO_DETAIL
+    (EPIPE, its end of stream) comes before DISCONNECTED. A close the program asked for reports nothing."""
+    from tests.monitor.support import Watch, names
+
+    stream = lib.socket("STREAM")
+    watch = Watch(lib, stream)
+    ep = lib.bind(stream, stream_transport)
+    client = _dial(ep, os_sockets)
+    rid, _ = stream.recv_multipart()
+    client.close()
+    assert stream.recv_multipart() == [rid, b""]
+    events = watch.until("DISCONNECTED")
+    assert names(events) == ["LISTENING", "ACCEPTED", "HANDSHAKE_FAILED_NO_DETAIL", "DISCONNECTED"]
+    assert events[2].value == errno.EPIPE
+    assert events[3].value == events[1].value  # the same OS socket
+    _dial(ep, os_sockets)
+    rid, _ = stream.recv_multipart()
+    assert names(watch.take(1)) == ["ACCEPTED"]
+    stream.send_multipart([rid, b""])
+    assert watch.quiet() == []

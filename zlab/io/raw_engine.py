@@ -16,6 +16,7 @@ queue and the OS socket's closing are guarded by ``RawPipe.lock``.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 from collections import deque
@@ -188,10 +189,10 @@ class RawEngine:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self.close(f"connection error: {exc.strerror or exc}")
+            self.close(f"connection error: {exc.strerror or exc}", exc.errno or errno.ECONNRESET)
             return
         if not data:
-            self.close("closed by peer")
+            self.close("closed by peer", errno.EPIPE)
             return
         self.pipe.bytes_in += len(data)
         self._deliver(data)
@@ -234,8 +235,10 @@ class RawEngine:
         if linger_ms > 0:
             self._timer = self.reactor.call_later_here(linger_ms / 1000.0, self.close, "linger expired")
 
-    def close(self, reason: str) -> None:
-        """Close the connection and leave the socket's routing (reactor thread)."""
+    def close(self, reason: str, err: int = 0) -> None:
+        """Close the connection and leave the socket's routing (reactor thread). ``err``: why the
+        peer's side ended (libzmq reports it as HANDSHAKE_FAILED_NO_DETAIL before DISCONNECTED, a
+        raw connection never completing a handshake)."""
         if self.closed:
             return
         self.closed = True
@@ -261,6 +264,8 @@ class RawEngine:
             self.link.detach(pipe)
         pipe.notify_writable()
         if not self.quiet:
+            if err:
+                self.link.event(Event.HANDSHAKE_FAILED_NO_DETAIL, self.endpoint, err)
             self.link.event(Event.DISCONNECTED, self.endpoint, self.fd)
         if self.on_closed is not None:
             self.on_closed(self, reason)
