@@ -233,11 +233,22 @@ class Socket:
         if ep.transport == "inproc":
             self._check_inproc(ep.text)
             handle: Any = self.context.inproc.connect(ep.address, self.link)
+        elif self.options.type == SocketType.STREAM:
+            handle = Connecter(self.context.reactor, self.link, ep, self._stream_peer_id())
         else:
             handle = Connecter(self.context.reactor, self.link, ep)
         self._connected.setdefault(ep.text, []).append(handle)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
         return EndpointContext(self, "connect", ep.text)
+
+    def _stream_peer_id(self) -> bytes:
+        """STREAM: the CONNECT_ROUTING_ID this connect() names its peer with, used up by it (libzmq)."""
+        peer_id = self.options.connect_routing_id
+        if peer_id:
+            if peer_id in self.core.table.by_id:
+                raise ZMQError(Errno.EINVAL, f"CONNECT_ROUTING_ID {peer_id!r} already names a peer")
+            self.options.connect_routing_id = b""
+        return peer_id
 
     def _check_inproc(self, text: str) -> None:
         if self.options.type == SocketType.STREAM:  # raw bytes need a byte stream: tcp or ipc

@@ -240,3 +240,43 @@ def test_monitor_events_of_a_raw_peer(lib: Lib, stream_transport: str, os_socket
     assert names(watch.take(1)) == ["ACCEPTED"]
     stream.send_multipart([rid, b""])
     assert watch.quiet() == []
+
+
+def test_connect_routing_id_names_the_peer(lib: Lib, os_sockets) -> None:
+    srv, ep = _listen("tcp", lib, os_sockets)
+    stream = lib.socket("STREAM", connect_routing_id=b"web")
+    stream.connect(ep)
+    conn, _ = srv.accept()
+    os_sockets.append(conn)
+    conn.settimeout(5)
+    assert stream.recv_multipart() == [b"web", b""]
+    stream.send_multipart([b"web", b"hello"])
+    assert _recv_exactly(conn, 5) == b"hello"
+    stream.connect(ep)  # the id was used up by the first connect: this peer gets a made-up one
+    conn2, _ = srv.accept()
+    os_sockets.append(conn2)
+    rid, empty = stream.recv_multipart()
+    assert empty == b"" and rid != b"web"
+
+
+def test_zlab_refuses_a_connect_routing_id_in_use(ctx, os_sockets) -> None:
+    """libzmq 4.3.5 aborts the process on this (an assertion in stream.cpp); zlab says EINVAL."""
+    import zlab
+
+    srv = socket.socket()
+    os_sockets.append(srv)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    srv.settimeout(5)
+    ep = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    stream = ctx.socket(zlab.SocketType.STREAM)
+    stream.rcvtimeo = 5000
+    stream.connect_routing_id = b"a"
+    stream.connect(ep)
+    os_sockets.append(srv.accept()[0])
+    assert stream.recv_multipart() == [b"a", b""]
+    stream.connect_routing_id = b"a"
+    with pytest.raises(zlab.ZMQError) as exc:
+        stream.connect(ep)
+    assert exc.value.errno == zlab.Errno.EINVAL
+    stream.close(linger=0)

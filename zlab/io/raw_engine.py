@@ -123,7 +123,10 @@ class RawEngine:
         endpoint: str,
         pipe: Pipe | None = None,
         on_closed: Callable[[Any, str], None] | None = None,
+        peer_id: bytes = b"",
     ) -> None:
+        """``pipe`` is never used (each raw connection has its own); ``peer_id``: the routing id
+        CONNECT_ROUTING_ID gave this connection (b"": the socket makes one up)."""
         self.reactor = reactor
         self.sock = sock
         self.fd = sock.fileno()
@@ -134,7 +137,7 @@ class RawEngine:
         self.notify = opts.stream_notify
         self.hwm_out = opts.sndhwm
         self.pipe = RawPipe(link, endpoint)
-        self.pipe.zmtp_minor = None
+        self.pipe.routing_id = peer_id
         # what the transports read of an engine
         self.persistent = False  # every connection has its own pipe
         self.attached = False

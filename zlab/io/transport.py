@@ -172,11 +172,13 @@ def _unlink_stale_socket(path: str) -> None:
 class Connecter:
     """One connect() endpoint: dial, hand the connection to an engine, redial when it ends."""
 
-    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint) -> None:
+    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint, peer_id: bytes = b"") -> None:
         self.reactor = reactor
         self.link = link
         self.endpoint = endpoint
         self.text = endpoint.text
+        #: CONNECT_ROUTING_ID given at connect(): the routing id of this endpoint's peer
+        self.peer_id = peer_id
         self.closed = False
         self.lingering = False  # closed by the socket, still dialling to flush queued messages
         self.engine: StreamEngine | RawEngine | None = None
@@ -244,9 +246,14 @@ class Connecter:
             return
         self._ivl = self.link.options.reconnect_ivl
         self.link.event(Event.CONNECTED, self.text, sock.fileno())
-        self.engine = _engine_class(self.link)(
-            self.reactor, sock, self.link, self.text, pipe=self.pipe, on_closed=self._engine_closed
-        )
+        if self.link.socket_type == SocketType.STREAM:
+            self.engine = RawEngine(
+                self.reactor, sock, self.link, self.text, on_closed=self._engine_closed, peer_id=self.peer_id
+            )
+        else:
+            self.engine = StreamEngine(
+                self.reactor, sock, self.link, self.text, pipe=self.pipe, on_closed=self._engine_closed
+            )
         self.engine.start()
 
     def _engine_closed(self, engine: StreamEngine | RawEngine, reason: str) -> None:
