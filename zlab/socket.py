@@ -604,9 +604,10 @@ class Socket:
             raise
 
     def __setattr__(self, name: str, value: Any) -> None:
-        """pyzmq's rules: a name the instance already has, a name its class (or a base) declares
-        (defines or annotates), or a ``_``-prefixed name is a plain attribute; any other name is a
-        socket option in either case (``s.linger = 0``, ``s.RCVTIMEO = 10``), else AttributeError."""
+        """pyzmq's rules: a name the instance already has, or one its class (or a base) declares
+        (defines or annotates), is a plain attribute; any other name is a socket option in either
+        case (``s.linger = 0``, ``s.RCVTIMEO = 10``), else AttributeError. Unlike pyzmq, any
+        ``_``-prefixed name is a plain attribute too (no option has one; zlab's subclasses use them)."""
         lname = name.lower()
         if lname in ("subscribe", "unsubscribe"):  # attributes that set options, not the methods
             getattr(self, lname)(value)

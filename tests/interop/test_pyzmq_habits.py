@@ -490,3 +490,14 @@ def stream_client_with_a_libzmq_stream_server(lab: Lab) -> None:
     assert client.recv_multipart() == [cid, b"200"]
     server.close(linger=0)  # the server goes: the client is told
     assert client.recv_multipart() == [cid, b""]
+
+
+@habit
+def stream_client_names_its_peer_with_connect_routing_id(lab: Lab) -> None:
+    server = lab.peer("STREAM")
+    client = lab.socket("STREAM", connect_routing_id=b"upstream")
+    client.connect(lab.bound(server))
+    sid, _ = server.recv_multipart()
+    assert client.recv_multipart() == [b"upstream", b""]
+    client.send_multipart([b"upstream", b"hello"])
+    assert server.recv_multipart() == [sid, b"hello"]
