@@ -280,3 +280,22 @@ def test_zlab_refuses_a_connect_routing_id_in_use(ctx, os_sockets) -> None:
         stream.connect(ep)
     assert exc.value.errno == zlab.Errno.EINVAL
     stream.close(linger=0)
+
+
+def test_disconnect_closes_the_connection_and_forgets_the_peer(lib: Lib, os_sockets) -> None:
+    srv, ep = _listen("tcp", lib, os_sockets)
+    stream = lib.socket("STREAM", rcvtimeo=200)
+    stream.connect(ep)
+    conn, _ = srv.accept()
+    os_sockets.append(conn)
+    conn.settimeout(5)
+    rid, _ = stream.recv_multipart()
+    stream.disconnect(ep)
+    with pytest.raises(lib.mod.Again):  # nothing announced for a close the program asked for
+        stream.recv_multipart()
+    if lib.is_zlab:  # zlab closes the connection now (libzmq 4.3.5 leaves it open until the peer writes)
+        assert conn.recv(16) == b""
+        assert stream.core.pipes == []
+        with pytest.raises(lib.mod.ZMQError) as exc:
+            stream.send_multipart([rid, b"late"])
+        assert exc.value.errno == lib.EHOSTUNREACH

@@ -140,7 +140,8 @@ class RawEngine:
         self.pipe.routing_id = peer_id
         # what the transports read of an engine
         self.persistent = False  # every connection has its own pipe
-        self.attached = False
+        self.attached = False  # (a connecter clears it when it closes: ignored, see ``_joined``)
+        self._joined = False  # the pipe is in the socket's routing: it leaves when the connection ends
         self.handshaken = False  # no handshake: true once started
         self.refused = False  # closed by the program: a connecter does not dial again
         self.closed = False
@@ -160,7 +161,7 @@ class RawEngine:
             self.quiet = True
             self.close("refused by the socket")
             return
-        self.attached = self.handshaken = True
+        self.attached = self._joined = self.handshaken = True
         if self.notify:
             self._deliver(b"")
         self.reactor.register(self.fd, READ, self._on_event)
@@ -261,7 +262,7 @@ class RawEngine:
                 self.sock.close()
             except OSError:
                 pass
-        if self.attached:
+        if self._joined:
             if self.notify and not self.quiet:
                 self._deliver(b"")
             self.link.detach(pipe)
