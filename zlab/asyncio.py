@@ -340,7 +340,7 @@ class Socket(_SyncSocket):
             self._a_process()
 
     # -- receiving -----------------------------------------------------------------------------
-    def _a_recv(self, call: Callable[..., Any], args: tuple, flags: int, post: Any, back: str) -> Any:
+    def _a_recv(self, call: Callable[..., Any], args: tuple, flags: int, post: Any, back: str | None) -> Any:
         loop = self._a_loop_now()
         if not self._a_recvq:
             try:
@@ -373,6 +373,11 @@ class Socket(_SyncSocket):
         return self._a_recv(
             _recv_multipart_now, (self, flags | NOBLOCK, copy, track), flags, None, "multipart"
         )
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> Any:  # type: ignore[override]
+        """A future for the size of the next frame, stored into ``buffer`` (truncated to ``nbytes``
+        or the buffer's size, as ``zlab.Socket.recv_into``)."""
+        return self._a_recv(_recv_into_now, (self, buffer, nbytes, flags | NOBLOCK), flags, None, None)
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> Any:  # type: ignore[override]
         """A future for the next frame, decoded."""
@@ -491,6 +496,11 @@ class Socket(_SyncSocket):
     def __del__(self) -> None:
         if self.__dict__.get("_a_borrowed") is None:  # a view never closes its owner's socket
             super().__del__()
+
+
+def _recv_into_now(sock: Socket, buffer: Any, nbytes: int, flags: int) -> int:
+    """The blocking API's recv_into (keyword-only arguments, as pyzmq's)."""
+    return _SyncSocket.recv_into(sock, buffer, nbytes=nbytes, flags=flags)
 
 
 def _recv_multipart_now(sock: Socket, flags: int, copy: bool = True, track: bool = False) -> list:

@@ -490,7 +490,7 @@ class Socket:
             nbytes = size
         elif nbytes > size:
             raise ValueError(f"nbytes={nbytes} too big for a buffer of {size} B")
-        data = self.recv(flags)
+        data = Socket.recv(self, flags)  # the blocking recv, also in subclasses (zlab.asyncio)
         n = min(len(data), nbytes)
         view[:n] = data[:n]
         return len(data)

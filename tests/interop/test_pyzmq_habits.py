@@ -10,8 +10,10 @@ Adding a case is one line: decorate a function with ``@habit``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import importlib
 import inspect
 import os
 import select
@@ -501,3 +503,25 @@ def stream_client_names_its_peer_with_connect_routing_id(lab: Lab) -> None:
     assert client.recv_multipart() == [b"upstream", b""]
     client.send_multipart([b"upstream", b"hello"])
     assert server.recv_multipart() == [sid, b"hello"]
+
+
+@habit
+def asyncio_recv_into_is_awaitable(lab: Lab) -> None:
+    zmq = lab.zmq
+    aio = importlib.import_module(f"{lab.name}.asyncio")
+    actx = aio.Context()
+    lab.contexts.insert(0, actx)
+    pull = actx.socket(zmq.PULL)
+    lab.sockets.append(pull)
+    pull.linger = 0
+    push = lab.peer("PUSH")
+    push.connect(lab.bound(pull))
+
+    async def main() -> tuple[int, bytes]:
+        buf = bytearray(4)
+        waiting = pull.recv_into(buf)  # nothing there yet: a future, the loop is not blocked
+        push.send(b"async data")
+        n = await asyncio.wait_for(waiting, 5)
+        return n, bytes(buf)
+
+    assert asyncio.run(main()) == (10, b"asyn")
