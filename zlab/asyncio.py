@@ -374,7 +374,7 @@ class Socket(_SyncSocket):
             _recv_multipart_now, (self, flags | NOBLOCK, copy, track), flags, None, "multipart"
         )
 
-    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> Any:  # type: ignore[override]
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> Any:
         """A future for the size of the next frame, stored into ``buffer`` (truncated to ``nbytes``
         or the buffer's size, as ``zlab.Socket.recv_into``)."""
         return self._a_recv(_recv_into_now, (self, buffer, nbytes, flags | NOBLOCK), flags, None, None)
