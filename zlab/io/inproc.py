@@ -119,10 +119,10 @@ def _complete(pa: InprocPipe, pb: InprocPipe, b: SocketLink) -> bool:
         pa.routing_id = pa.routing_id or b.options.routing_id
     pa.hwm_out = _sum_hwm(a.options.sndhwm, b.options.rcvhwm)
     pb.hwm_out = _sum_hwm(b.options.sndhwm, a.options.rcvhwm)
-    for end, hwm_end, opts in ((pb, pa, b.options), (pa, pb, a.options)):
-        if opts.conflating:  # CONFLATE: the receiving end keeps only the newest message
+    if a.options.conflating:  # CONFLATE: as libzmq, the connecter's option decides for both ends
+        for end in (pa, pb):
             end.conflate()
-            hwm_end.hwm_out = 0
+            end.hwm_out = 0
     pb.lwm_in, pa.lwm_in = pa.hwm_out // 2, pb.hwm_out // 2
     if not b.attach(pb):
         pa.terminate()
