@@ -274,7 +274,7 @@ class Options:
             if isinstance(value, str):
                 raise TypeError(f"{_name(option)} takes bytes, not str")
             try:
-                data = bytes(value)  # type: ignore[arg-type]
+                data = bytes(value)  # type: ignore[call-overload]
             except TypeError:
                 raise TypeError(f"{_name(option)} takes bytes, not {type(value).__name__}") from None
             if option == _O.METADATA:

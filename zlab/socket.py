@@ -473,12 +473,13 @@ class Socket:
             if isinstance(value, str):
                 raise TypeError("SUBSCRIBE takes bytes, not str (or use subscribe())")
             topic = bytes(value)
+            core: Any = self.core  # an XPub or a Sub here
             if manual:
-                self.core.manual_subscription(option == SocketOption.SUBSCRIBE, topic)  # type: ignore[attr-defined]
+                core.manual_subscription(option == SocketOption.SUBSCRIBE, topic)
             elif option == SocketOption.SUBSCRIBE:
-                self.core.subscribe(topic)  # type: ignore[attr-defined]
+                core.subscribe(topic)
             else:
-                self.core.unsubscribe(topic)  # type: ignore[attr-defined]
+                core.unsubscribe(topic)
             return
         if option == SocketOption.HWM:
             self.options.set(SocketOption.SNDHWM, value)

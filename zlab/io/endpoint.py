@@ -37,7 +37,7 @@ class Endpoint:
     @property
     def wildcard_port(self) -> bool:
         """A tcp endpoint whose port the OS picks (``*`` or 0)."""
-        return self.transport == "tcp" and self.address[1] == 0  # type: ignore[index]
+        return self.transport == "tcp" and self.address[1] == 0
 
 
 def parse(addr: str | bytes, *, bind: bool, ipv6: bool = False) -> Endpoint:
@@ -184,11 +184,11 @@ def resolve(host: str, port: int, addr: str = "", ipv6: bool = False) -> tuple[s
         raise ZMQError(Errno.EINVAL, f"cannot resolve {host!r} in {addr!r}: {exc}") from None
     for info in infos:  # IPv4 only, as libzmq does without IPV6
         if info[0] == socket.AF_INET:
-            return info[4][0], port
+            return str(info[4][0]), port
     if ipv6:
         for info in infos:
             if info[0] == socket.AF_INET6:
-                return info[4][0], port
+                return str(info[4][0]), port
     raise ZMQError(Errno.EINVAL, f"no IPv4 address for {host!r} in {addr!r}")
 
 
