@@ -1,7 +1,10 @@
 """Socket options: their kinds, defaults and validation.
 
-Owns: ``Options`` (the values one socket carries, read by its routing core and its transports)
-and ``OPTION_SPECS`` (how each option number is validated and converted).
+Owns: ``Options`` (the values one socket carries, read by its routing core and its transports),
+``OPTION_SPECS`` (how each option number is validated and converted, on which socket types libzmq
+takes it, whether it is write-only there) and ``NOT_IMPLEMENTED`` / ``NOT_IMPLEMENTED_FOR`` (the
+options zlab refuses, with the reason the EINVAL message gives). No option is accepted and ignored;
+the audit table is in tests/core/test_option_audit.py.
 
 Rules: layer L1, imports only L0 (and the Z85 codec of zlab.zmtp, for CURVE keys). Values are stored
 in libzmq's units (milliseconds, messages, bytes); readers convert. A bad value raises
