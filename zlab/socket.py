@@ -194,7 +194,7 @@ class Socket:
 
         Returns a context manager: ``with s.bind(addr):`` unbinds on exit, as in pyzmq."""
         self._check()
-        ep = parse(addr, bind=True)
+        ep = parse(addr, bind=True, ipv6=self.options.ipv6)
         if ep.transport == "inproc":
             self._check_inproc(ep.text)
             self.context.inproc.bind(ep.address, self.link)
@@ -229,26 +229,23 @@ class Socket:
 
         Returns a context manager: ``with s.connect(addr):`` disconnects on exit, as in pyzmq."""
         self._check()
-        ep = parse(addr, bind=False)
+        ep = parse(addr, bind=False, ipv6=self.options.ipv6)
         if ep.transport == "inproc":
             self._check_inproc(ep.text)
-            handle: Any = self.context.inproc.connect(ep.address, self.link)
-        elif self.options.type == SocketType.STREAM:
-            handle = Connecter(self.context.reactor, self.link, ep, self._stream_peer_id())
+        # CONNECT_ROUTING_ID: how this socket names the peer of this connect; used up by it (libzmq)
+        peer_id = self.options.connect_routing_id
+        if peer_id:
+            table = getattr(self.core, "table", None)
+            if table is not None and peer_id in table.by_id:
+                raise ZMQError(Errno.EINVAL, f"CONNECT_ROUTING_ID {peer_id!r} already names a peer")
+            self.options.connect_routing_id = b""
+        if ep.transport == "inproc":
+            handle: Any = self.context.inproc.connect(ep.address, self.link, peer_id)
         else:
-            handle = Connecter(self.context.reactor, self.link, ep)
+            handle = Connecter(self.context.reactor, self.link, ep, peer_id)
         self._connected.setdefault(ep.text, []).append(handle)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
         return EndpointContext(self, "connect", ep.text)
-
-    def _stream_peer_id(self) -> bytes:
-        """STREAM: the CONNECT_ROUTING_ID this connect() names its peer with, used up by it (libzmq)."""
-        peer_id = self.options.connect_routing_id
-        if peer_id:
-            if peer_id in self.core.table.by_id:
-                raise ZMQError(Errno.EINVAL, f"CONNECT_ROUTING_ID {peer_id!r} already names a peer")
-            self.options.connect_routing_id = b""
-        return peer_id
 
     def _check_inproc(self, text: str) -> None:
         if self.options.type == SocketType.STREAM:  # raw bytes need a byte stream: tcp or ipc
@@ -519,20 +516,27 @@ class Socket:
         self._check()
         option = int(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
-            if self.options.type != SocketType.SUB:
-                raise ZMQError(Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets")
+            manual = self.options.type == SocketType.XPUB and self.options.xpub_manual
+            if self.options.type != SocketType.SUB and not manual:
+                raise ZMQError(
+                    Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets (and XPUB with XPUB_MANUAL)"
+                )
             if isinstance(value, str):
                 raise TypeError("SUBSCRIBE takes bytes, not str (or use subscribe())")
             topic = bytes(value)
-            if option == SocketOption.SUBSCRIBE:
-                self.core.subscribe(topic)  # type: ignore[attr-defined]
+            core: Any = self.core  # an XPub or a Sub here
+            if manual:
+                core.manual_subscription(option == SocketOption.SUBSCRIBE, topic)
+            elif option == SocketOption.SUBSCRIBE:
+                core.subscribe(topic)
             else:
-                self.core.unsubscribe(topic)  # type: ignore[attr-defined]
+                core.unsubscribe(topic)
             return
         if option == SocketOption.HWM:
             self.options.set(SocketOption.SNDHWM, value)
             option = SocketOption.RCVHWM
         self.options.set(option, value)
+        self.core.configure()
         if option in _TIMEOUT_CACHE:
             attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
             object.__setattr__(self, attr, Options.seconds(int(value)))

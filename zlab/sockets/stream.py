@@ -30,9 +30,10 @@ class Stream(SocketCore):
         self.table = RoutingTable()
 
     def attach(self, pipe: Pipe) -> bool:
-        if self.closed or not self.table.add(pipe):
+        if self.closed:
             return False
-        return super().attach(pipe)
+        added, _ = self.table.add(pipe)  # no handover: a routing id in use refuses the newcomer
+        return added and super().attach(pipe)
 
     def _detached(self, pipe: Pipe) -> None:
         self.table.remove(pipe)
