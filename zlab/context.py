@@ -19,7 +19,7 @@ from zlab.errors import ContextTerminated, ZMQError
 from zlab.io.inproc import InprocRegistry
 from zlab.io.reactor import Reactor
 from zlab.io.zap import ZapClient
-from zlab.socket import Socket, _declared
+from zlab.socket import Socket, declares
 
 #: how long term() lets a socket that was never closed, with LINGER -1, flush its messages
 LEAKED_SOCKET_LINGER_MS = 1000
@@ -179,7 +179,7 @@ class Context:
         """pyzmq's rules: the context's own (or ``_``-prefixed, or class-declared) attributes as
         usual; a context option's name sets it (``ctx.max_sockets``), a socket option's name sets
         a default for new sockets (``ctx.linger = 0``); anything else is an AttributeError."""
-        if name in self.__dict__ or name.startswith("_") or _declared(type(self), name):
+        if name in self.__dict__ or name.startswith("_") or declares(type(self), name):
             object.__setattr__(self, name, value)
             return
         upper = name.upper()

@@ -64,7 +64,7 @@ _TIMEOUT_CACHE = {SocketOption.SNDTIMEO, SocketOption.RCVTIMEO}
 _monitor_ids = itertools.count(1)  # names get_monitor_socket() gives its inproc endpoints
 
 
-def _declared(cls: type, name: str) -> bool:
+def declares(cls: type, name: str) -> bool:
     """Whether ``cls`` or a base defines or annotates ``name`` (pyzmq's plain-attribute rule)."""
     return any(name in c.__dict__ or name in inspect.get_annotations(c) for c in cls.__mro__)
 
@@ -617,7 +617,7 @@ class Socket:
         if lname in ("subscribe", "unsubscribe"):  # attributes that set options, not the methods
             getattr(self, lname)(value)
             return
-        if name in self.__dict__ or name.startswith("_") or _declared(type(self), name):
+        if name in self.__dict__ or name.startswith("_") or declares(type(self), name):
             object.__setattr__(self, name, value)
             return
         option = _OPTION_NAMES.get(lname)
