@@ -42,7 +42,11 @@ _T = SocketType
 _ROUTERS = frozenset({_T.ROUTER, _T.REP})  # libzmq's REP is a ROUTER underneath
 _PROBES = frozenset({_T.REQ, _T.REP, _T.DEALER, _T.ROUTER})
 _PUBLISHERS = frozenset({_T.PUB, _T.XPUB})
-_CONFLATING = frozenset({_T.PULL, _T.SUB})
+#: CONFLATE: where libzmq 4.3.5 makes a socket's pipes keep only the newest message (both directions;
+#: zlab leaves a publisher's inbound side, its subscriptions, whole); other types ignore the option
+_CONFLATING = frozenset({_T.PULL, _T.SUB, _T.PUSH, _T.DEALER, _T.PUB})
+_CONFLATING_IN = frozenset({_T.PULL, _T.SUB, _T.DEALER})
+_CONFLATING_OUT = frozenset({_T.PUSH, _T.DEALER, _T.PUB})
 _O = SocketOption
 OPTION_SPECS: dict[int, OptionSpec] = {
     _O.TYPE: OptionSpec("type", "int", readonly=True),
@@ -162,10 +166,6 @@ NOT_IMPLEMENTED_FOR: dict[tuple[int, int], str] = {
     **{
         (opt, _T.REP): "zlab's REP is not a ROUTER underneath as libzmq's is"
         for opt in (_O.ROUTER_MANDATORY, _O.ROUTER_HANDOVER, _O.PROBE_ROUTER, _O.CONNECT_ROUTING_ID)
-    },
-    **{
-        (_O.CONFLATE, t): "conflation on the sending side is not offered; PULL and SUB conflate"
-        for t in (_T.PUSH, _T.PUB, _T.DEALER)
     },
 }
 
@@ -346,8 +346,19 @@ class Options:
 
     @property
     def conflating(self) -> bool:
-        """Whether this socket's inbound pipes keep only the newest message (CONFLATE on PULL, SUB)."""
+        """Whether CONFLATE applies to this socket (PULL, SUB, PUSH, DEALER, PUB, as in libzmq)."""
         return self.conflate and self.type in _CONFLATING
+
+    @property
+    def conflating_in(self) -> bool:
+        """Whether this socket's inbound pipes keep only the newest message (PULL, SUB, DEALER)."""
+        return self.conflate and self.type in _CONFLATING_IN
+
+    @property
+    def conflating_out(self) -> bool:
+        """Whether this socket's outbound pipes keep only the newest message not yet handed to the
+        connection (PUSH, DEALER, PUB)."""
+        return self.conflate and self.type in _CONFLATING_OUT
 
     def _spec(self, option: int) -> OptionSpec:
         """The spec of ``option`` on this socket type; EINVAL (saying why) if zlab or libzmq refuses it."""

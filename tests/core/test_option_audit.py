@@ -19,7 +19,7 @@ table says which test shows its effect against libzmq as the reference.
 | ROUTER_HANDOVER | implemented (the old peer is dropped, as libzmq); REP refused | test_router_handover |
 | PROBE_ROUTER | implemented (REQ, DEALER, ROUTER); REP refused | test_probe_router |
 | REQ_CORRELATE, REQ_RELAXED | implemented | test_req_correlate_relaxed |
-| CONFLATE | PULL, SUB: implemented; PUSH, PUB, DEALER (sending side) refused; others: ignored, as libzmq ignores them there | test_conflate |
+| CONFLATE | PULL, SUB, PUSH, DEALER, PUB: implemented (receiving and sending side; a PUB's subscriptions are kept whole, libzmq conflates them too); others: ignored, as libzmq ignores them there | test_conflate_* |
 | INVERT_MATCHING | PUB, XPUB, SUB, XSUB implemented; others ignored as in libzmq | test_invert_matching |
 | XPUB_VERBOSE, XPUB_VERBOSER, XPUB_NODROP, XPUB_MANUAL, XPUB_WELCOME_MSG | implemented | test_pubsub, test_xpub_* |
 | SUBSCRIBE / UNSUBSCRIBE on XPUB (XPUB_MANUAL) | implemented | test_xpub_manual |
@@ -157,11 +157,18 @@ def test_not_implemented_message(contexts: Any) -> None:
             s.setsockopt(zlab.RATE, 100)
         assert info.value.errno == zlab.EINVAL
         assert "RATE is not implemented in zlab" in str(info.value)
-        with pytest.raises(zlab.ZMQError) as info:
-            s.setsockopt(zlab.CONFLATE, 1)
-        assert "not implemented in zlab on PUB sockets" in str(info.value)
     finally:
         s.close(0)
+    for option, socket_type in NOT_IMPLEMENTED_FOR:
+        s = lctx.socket(socket_type)
+        try:
+            with pytest.raises(zlab.ZMQError) as info:
+                s.setsockopt(option, 1 if option != zlab.CONNECT_ROUTING_ID else b"id")
+            assert info.value.errno == zlab.EINVAL
+            type_name = zlab.SocketType(socket_type).name
+            assert f"not implemented in zlab on {type_name} sockets" in str(info.value)
+        finally:
+            s.close(0)
 
 
 def test_every_exported_option_is_known() -> None:
