@@ -191,10 +191,11 @@ class Socket:
             self.context.inproc.bind(ep.address, self.link)
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
-            return
-        listener = Listener(self.context.reactor, self.link, ep)
-        self._bound[listener.last_endpoint] = listener
-        object.__setattr__(self, "_last_endpoint", listener.last_endpoint.encode())
+        else:
+            listener = Listener(self.context.reactor, self.link, ep)
+            self._bound[listener.last_endpoint] = listener
+            object.__setattr__(self, "_last_endpoint", listener.last_endpoint.encode())
+        self.core.settle()  # what libzmq does in a bind (XPUB_WELCOME_MSG to the peers attached so far)
 
     def bind_to_random_port(
         self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
@@ -230,6 +231,7 @@ class Socket:
         else:
             handle = Connecter(self.context.reactor, self.link, ep, peer_id)
         self._connected.setdefault(ep.text, []).append(handle)
+        self.core.settle()  # what libzmq does in a connect (XPUB_WELCOME_MSG to the new peers)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
 
     def unbind(self, addr: str | bytes) -> None:

@@ -39,6 +39,24 @@ def test_probe_router(lib: Lib, transport: str, type_name: str) -> None:
     assert router.recv_multipart() == [b"P", b""]  # the probe: an empty message, unasked
 
 
+def test_probe_from_idle_bound_socket(lib: Lib, transport: str) -> None:
+    """The probe of a bound DEALER. libzmq sends it only once the DEALER is used after the peer
+    connected (the accepted pipe joins the socket when the socket processes its commands); zlab
+    sends it as soon as the peer is attached (decided: deferring it would put a check on DEALER's
+    and ROUTER's send and recv fast paths, and a peer can tell only while the DEALER is in no call;
+    see tests/interop test_probe_from_bound_dealer)."""
+    dealer = lib.socket("DEALER", probe_router=1, routing_id=b"D")
+    router = lib.socket("ROUTER")
+    router.connect(lib.bind(dealer, transport))
+    early = router.poll(300)
+    if lib.is_zlab:
+        assert early
+    else:
+        assert not early, "libzmq changed: an idle bound DEALER probes now"
+    dealer.getsockopt(lib.EVENTS)
+    assert router.recv_multipart() == [b"D", b""]
+
+
 def test_req_correlate_relaxed(lib: Lib, transport: str) -> None:
     router = lib.socket("ROUTER")
     ep = lib.bind(router, transport)
@@ -294,6 +312,26 @@ def test_xpub_welcome_msg(lib: Lib, transport: str) -> None:
     sub.connect(ep)
     assert xpub.recv() == b"\x01W"  # libzmq sends the welcome once the XPUB itself is used
     assert sub.recv() == b"W-hello"
+
+
+@pytest.mark.parametrize("xpub_binds", [True, False])
+def test_xpub_welcome_msg_timing(lib: Lib, transport: str, xpub_binds: bool) -> None:
+    """When the welcome goes: libzmq joins a new peer's pipe to a socket only when the socket processes
+    its commands. A connecting XPUB does that in connect(), so its subscriber is welcomed at once; a
+    bound XPUB does it at its next send, recv, poll, EVENTS, bind or connect, so while it sits idle
+    a new subscriber waits for its welcome. zlab matches both (a peer can tell)."""
+    xpub = lib.socket("XPUB")
+    xpub.setsockopt(lib.XPUB_WELCOME_MSG, b"W-hello")
+    sub = lib.socket("SUB")
+    sub.subscribe(b"W")
+    if xpub_binds:
+        sub.connect(lib.bind(xpub, transport))
+        assert not sub.poll(300), "welcomed while the XPUB sat idle"
+        xpub.getsockopt(lib.EVENTS)  # the XPUB is used: the welcome goes
+    else:
+        xpub.connect(lib.bind(sub, transport))
+    assert sub.recv() == b"W-hello"
+    assert xpub.recv() == b"\x01W"
 
 
 @pytest.mark.parametrize(("verboser", "expected_cancels"), [(0, 1), (1, 2)])

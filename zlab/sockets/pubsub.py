@@ -62,6 +62,8 @@ class XPub(SocketCore):
         self.last_pipe: Pipe | None = None
         self.asked = SubscriberIndex()
         self.manual = False
+        #: XPUB_WELCOME_MSG: subscribers attached, not yet welcomed (see ``_welcome``)
+        self.welcome_due: deque[Pipe] = deque()
 
     def configure(self) -> None:
         opts = self.options
@@ -74,9 +76,26 @@ class XPub(SocketCore):
         self.manual = bool(opts.xpub_manual) and self.report
 
     def _attached(self, pipe: Pipe) -> None:
+        if self.options.xpub_welcome_msg:  # XPUB_WELCOME_MSG: the first message a new subscriber gets
+            self.welcome_due.append(pipe)
+            self.inbox.wake()  # a thread blocked in recv() sends it at once
+
+    def settle(self) -> None:
+        if self.welcome_due:
+            with self.fanout.lock:
+                self._welcome()
+
+    def _welcome(self) -> None:
+        """Send the welcome message to the subscribers attached since the XPUB was last used (fanout
+        lock held). As in libzmq, where a pipe joins the socket only when the socket processes its
+        commands: at once for the XPUB's own connect(), otherwise at its next send, recv, poll,
+        EVENTS, bind or connect; never while it sits idle."""
+        due = self.welcome_due
         welcome = self.options.xpub_welcome_msg
-        if welcome:  # XPUB_WELCOME_MSG: the first message each new subscriber gets
-            pipe.deliver(welcome)
+        while due:
+            pipe = due.popleft()
+            if welcome and pipe.alive and pipe in self.pipes:
+                pipe.deliver(welcome)
 
     def _report(self, msg: Msg, pipe: Pipe | None) -> None:
         self.queue.append(msg)
@@ -108,6 +127,8 @@ class XPub(SocketCore):
         fanout = self.fanout
         with fanout.lock:
             fanout.flush()
+            if self.welcome_due:
+                self._welcome()
             ready = self._ready
             while not ready.empty():
                 try:
@@ -228,6 +249,8 @@ class XPub(SocketCore):
         return self.report and self.has_input()
 
     def can_send(self) -> bool:
+        if self.welcome_due:  # libzmq's EVENTS processes the socket's commands
+            self.settle()
         return True
 
     def prepare_wait(self) -> None:
