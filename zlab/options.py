@@ -62,6 +62,7 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     ),
     _O.RECONNECT_IVL: OptionSpec("reconnect_ivl", "int", minimum=-1),
     _O.RECONNECT_IVL_MAX: OptionSpec("reconnect_ivl_max", "int"),
+    _O.RECONNECT_STOP: OptionSpec("reconnect_stop", "int", minimum=-INT_MAX - 1),  # any int, as libzmq
     _O.MAXMSGSIZE: OptionSpec("maxmsgsize", "int", minimum=-1),
     _O.ROUTER_MANDATORY: OptionSpec("router_mandatory", "bool", writeonly=True, types=_ROUTERS),
     _O.ROUTER_HANDOVER: OptionSpec("router_handover", "bool", writeonly=True, types=_ROUTERS),
@@ -125,7 +126,6 @@ NOT_IMPLEMENTED: dict[int, str] = {
     _O.IPC_FILTER_PID: "deprecated in libzmq; filter with ZAP instead",
     _O.IPC_FILTER_UID: "deprecated in libzmq; filter with ZAP instead",
     _O.IPC_FILTER_GID: "deprecated in libzmq; filter with ZAP instead",
-    _O.RECONNECT_STOP: "reconnects always go on while RECONNECT_IVL >= 0",
     _O.ROUTER_RAW: "raw TCP peers on a ROUTER are not offered",
     _O.STREAM_NOTIFY: "STREAM sockets are not offered",
     _O.XPUB_MANUAL_LAST_VALUE: "not offered; XPUB_MANUAL is",
@@ -218,6 +218,10 @@ class Options:
     connect_routing_id: bytes = b""
     reconnect_ivl: int = 100
     reconnect_ivl_max: int = 0
+    #: RECONNECT_STOP: bits of zlab.RECONNECT_STOP_* (CONN_REFUSED: a refused tcp connect gives the
+    #: endpoint up; HANDSHAKE_FAILED: no reconnect after a failed handshake; AFTER_DISCONNECT: none
+    #: after disconnect(), which zlab never does anyway)
+    reconnect_stop: int = 0
     maxmsgsize: int = -1
     router_mandatory: bool = False
     router_handover: bool = False

@@ -541,3 +541,129 @@ def test_ipc_path_too_long(lib: Lib, path: str) -> None:
         with pytest.raises(lib.mod.ZMQError) as info:
             getattr(lib.socket("PULL"), call)(f"ipc://{path}")
         assert info.value.errno == errno.ENAMETOOLONG
+
+
+# -- RECONNECT_STOP ----------------------------------------------------------------------------------
+
+
+def _events_until(lib: Lib, monitor: Any, last: int, timeout: float = 5.0) -> list[int]:
+    """Monitor events up to and including ``last``."""
+    seen: list[int] = []
+    wait_until(
+        lambda: (ev := _event(lib, monitor)) is not None and (seen.append(ev) or ev == last),
+        timeout=timeout,
+        what=f"event {last}",
+    )
+    return seen
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_reconnect_stop_conn_refused(lib: Lib) -> None:
+    """RECONNECT_STOP_CONN_REFUSED: a refused tcp connect gives the endpoint up (libzmq: CLOSED and no
+    CONNECT_RETRIED; the pipe goes, so a DEALER with no other peer cannot send); a peer bound there
+    later is never reached."""
+    dealer = lib.socket("DEALER", reconnect_ivl=20)
+    dealer.setsockopt(lib.RECONNECT_STOP, lib.RECONNECT_STOP_CONN_REFUSED)
+    assert dealer.getsockopt(lib.RECONNECT_STOP) == lib.RECONNECT_STOP_CONN_REFUSED
+    monitor = dealer.get_monitor_socket()
+    lib.sockets.append(monitor)
+    ep = f"tcp://127.0.0.1:{_free_port()}"
+    dealer.connect(ep)
+    _events_until(lib, monitor, lib.EVENT_CLOSED)
+    router = lib.socket("ROUTER")
+    router.bind(ep)
+    assert _event(lib, monitor) is None and _event(lib, monitor) is None  # no CONNECT_RETRIED
+    with pytest.raises(lib.mod.Again):
+        dealer.send(b"x", lib.NOBLOCK)
+    assert not router.poll(100)
+
+
+def test_reconnect_stop_conn_refused_not_ipc(lib: Lib) -> None:
+    """libzmq applies RECONNECT_STOP_CONN_REFUSED to tcp only: an ipc connect goes on retrying."""
+    dealer = lib.socket("DEALER", reconnect_ivl=20)
+    dealer.setsockopt(lib.RECONNECT_STOP, lib.RECONNECT_STOP_CONN_REFUSED)
+    monitor = dealer.get_monitor_socket()
+    lib.sockets.append(monitor)
+    ep = lib.endpoint("ipc")
+    dealer.connect(ep)
+    _events_until(lib, monitor, lib.EVENT_CONNECT_RETRIED)
+    router = lib.socket("ROUTER")
+    router.bind(ep)
+    dealer.send(b"x")
+    assert router.recv_multipart()[1:] == [b"x"]
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_reconnect_stop_handshake_failed(lib: Lib, stop: bool) -> None:
+    """RECONNECT_STOP_HANDSHAKE_FAILED: after a handshake that failed (here the peer hangs up before
+    its greeting) no more attempts; without it the socket keeps trying."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)
+    accepted = 0
+
+    def accept_all() -> None:
+        nonlocal accepted
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        accepted += 1
+        conn.close()
+
+    try:
+        dealer = lib.socket("DEALER", reconnect_ivl=20)
+        if stop:
+            dealer.setsockopt(lib.RECONNECT_STOP, lib.RECONNECT_STOP_HANDSHAKE_FAILED)
+        monitor = dealer.get_monitor_socket()
+        lib.sockets.append(monitor)
+        dealer.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
+        wait_until(lambda: (accept_all(), accepted)[1] >= 1, what="the first connection")
+        seen = _events_until(lib, monitor, lib.EVENT_DISCONNECTED)
+        assert lib.EVENT_HANDSHAKE_FAILED_NO_DETAIL in seen
+        if stop:
+            for _ in range(6):  # 300 ms (each waits 50 ms for a connection): many reconnect intervals
+                accept_all()
+            assert accepted == 1
+            assert _event(lib, monitor) is None
+        else:
+            wait_until(lambda: (accept_all(), accepted)[1] >= 2, what="a second attempt")
+    finally:
+        listener.close()
+
+
+def test_reconnect_stop_after_disconnect(lib: Lib, stream_transport: str) -> None:
+    """RECONNECT_STOP_AFTER_DISCONNECT: no reconnect after disconnect(). libzmq needs the flag to
+    close a race in its connecter; zlab's disconnect() stops the endpoint's dialling in any case."""
+    router = lib.socket("ROUTER")
+    monitor = router.get_monitor_socket()
+    lib.sockets.append(monitor)
+    ep = lib.bind(router, stream_transport)
+    dealer = lib.socket("DEALER", reconnect_ivl=20)
+    dealer.setsockopt(lib.RECONNECT_STOP, lib.RECONNECT_STOP_AFTER_DISCONNECT)
+    dealer.connect(ep)
+    dealer.send(b"x")
+    assert router.recv_multipart()[1:] == [b"x"]
+    dealer.disconnect(ep)
+    seen: list[int] = []
+
+    def disconnected() -> bool:
+        dealer.poll(0)  # libzmq closes the connection once the DEALER processes its commands
+        ev = _event(lib, monitor)
+        if ev is not None:
+            seen.append(ev)
+        return ev == lib.EVENT_DISCONNECTED
+
+    wait_until(disconnected, what="DISCONNECTED")
+    assert seen.count(lib.EVENT_ACCEPTED) <= 1  # (the monitor may have reported it before)
+    later = []
+    for _ in range(6):  # 300 ms: many reconnect intervals
+        dealer.poll(0)
+        later.append(_event(lib, monitor))
+    assert lib.EVENT_ACCEPTED not in later
