@@ -39,7 +39,7 @@ class OptionSpec:
 
 
 _T = SocketType
-_ROUTERS = frozenset({_T.ROUTER, _T.REP})  # libzmq's REP is a ROUTER underneath
+_ROUTERS = frozenset({_T.ROUTER, _T.REP})  # libzmq's REP is a ROUTER underneath (zlab's keeps its table)
 _PROBES = frozenset({_T.REQ, _T.REP, _T.DEALER, _T.ROUTER})
 _PUBLISHERS = frozenset({_T.PUB, _T.XPUB})
 #: CONFLATE: where libzmq 4.3.5 makes a socket's pipes keep only the newest message (both directions;
@@ -162,12 +162,7 @@ NOT_IMPLEMENTED: dict[int, str] = {
     },
 }
 #: options zlab refuses on some socket types only (libzmq takes them there), and why
-NOT_IMPLEMENTED_FOR: dict[tuple[int, int], str] = {
-    **{
-        (opt, _T.REP): "zlab's REP is not a ROUTER underneath as libzmq's is"
-        for opt in (_O.ROUTER_MANDATORY, _O.ROUTER_HANDOVER, _O.PROBE_ROUTER, _O.CONNECT_ROUTING_ID)
-    },
-}
+NOT_IMPLEMENTED_FOR: dict[tuple[int, int], str] = {}
 
 #: bytes options libzmq refuses empty (EINVAL)
 _NOT_EMPTY = frozenset({"plain_username", "plain_password", "zap_domain"})

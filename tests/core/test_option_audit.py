@@ -11,13 +11,13 @@ table says which test shows its effect against libzmq as the reference.
 | TYPE, RCVMORE, EVENTS, FD, LAST_ENDPOINT, MECHANISM, THREAD_SAFE | read-only, as libzmq | test_options, test_api |
 | LINGER, SNDHWM, RCVHWM, HWM, SNDTIMEO, RCVTIMEO | implemented | test_options, test_hwm, test_lifecycle |
 | ROUTING_ID (may start with 0x00, as libzmq 4.3.5) | implemented | test_options, test_routing_id_zero_on_the_wire |
-| CONNECT_ROUTING_ID (ROUTER; tcp, ipc, inproc) | implemented; REP refused (not a ROUTER in zlab) | test_connect_routing_id |
+| CONNECT_ROUTING_ID (ROUTER, REP; tcp, ipc, inproc) | implemented | test_connect_routing_id, test_rep_connect_routing_id |
 | RECONNECT_IVL, RECONNECT_IVL_MAX, HANDSHAKE_IVL | implemented | test_reconnect, test_lifecycle |
 | CONNECT_TIMEOUT | implemented | test_connect_timeout |
 | MAXMSGSIZE, IMMEDIATE, BACKLOG, SNDBUF, RCVBUF | implemented | test_options, hostile tests |
-| ROUTER_MANDATORY (write-only, as libzmq) | implemented; REP refused | test_options |
-| ROUTER_HANDOVER | implemented (the old peer is dropped, as libzmq); REP refused | test_router_handover |
-| PROBE_ROUTER | implemented (REQ, DEALER, ROUTER); REP refused | test_probe_router |
+| ROUTER_MANDATORY (write-only, as libzmq) | implemented; on REP: a gone requester's reply dropped silently (libzmq too), a full one waits SNDTIMEO then Again (libzmq 4.3.5 aborts) | test_options, test_rep_router_mandatory |
+| ROUTER_HANDOVER | implemented (the old peer is dropped, as libzmq); on REP too (a taken id is refused without it) | test_router_handover, test_rep_routing_ids |
+| PROBE_ROUTER | implemented (REQ, DEALER, ROUTER, REP); a bound socket probes at attach (libzmq: at its next call) | test_probe_router, test_rep_probe_router, test_probe_from_idle_bound_socket |
 | REQ_CORRELATE, REQ_RELAXED | implemented | test_req_correlate_relaxed |
 | CONFLATE | PULL, SUB, PUSH, DEALER, PUB: implemented (receiving and sending side; a PUB's subscriptions are kept whole, libzmq conflates them too); others: ignored, as libzmq ignores them there | test_conflate_* |
 | INVERT_MATCHING | PUB, XPUB, SUB, XSUB implemented; others ignored as in libzmq | test_invert_matching |

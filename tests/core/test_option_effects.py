@@ -667,3 +667,100 @@ def test_reconnect_stop_after_disconnect(lib: Lib, stream_transport: str) -> Non
         dealer.poll(0)
         later.append(_event(lib, monitor))
     assert lib.EVENT_ACCEPTED not in later
+
+
+# -- ROUTER options on REP (libzmq's REP is a ROUTER underneath) ----------------------------------
+
+
+@pytest.mark.parametrize("rep_binds", [True, False])
+def test_rep_probe_router(lib: Lib, transport: str, rep_binds: bool) -> None:
+    rep = lib.socket("REP", probe_router=1)
+    dealer = lib.socket("DEALER")
+    if rep_binds:
+        dealer.connect(lib.bind(rep, transport))
+    else:
+        rep.connect(lib.bind(dealer, transport))
+    # a bound libzmq socket probes once it is used (test_probe_from_idle_bound_socket)
+    wait_until(lambda: (rep.poll(0), dealer.poll(20))[1], what="the probe")
+    assert dealer.recv_multipart() == [b""]
+    dealer.send_multipart([b"", b"q"])
+    assert rep.recv() == b"q"
+    rep.send(b"r")
+    assert dealer.recv_multipart() == [b"", b"r"]
+
+
+@pytest.mark.parametrize("handover", [False, True])
+def test_rep_routing_ids(lib: Lib, stream_transport: str, handover: bool) -> None:
+    """A second requester with a routing id already taken: ignored, or (ROUTER_HANDOVER) it takes
+    the id over, as with libzmq's REP."""
+    rep = lib.socket("REP", router_handover=int(handover))
+    ep = lib.bind(rep, stream_transport)
+    a = lib.socket("DEALER", routing_id=b"X")
+    a.connect(ep)
+    a.send_multipart([b"", b"from-a"])
+    assert rep.recv() == b"from-a"
+    rep.send(b"to-a")
+    assert a.recv_multipart() == [b"", b"to-a"]
+    b = lib.socket("DEALER", routing_id=b"X")
+    b.connect(ep)
+    b.send_multipart([b"", b"from-b"])
+    if not handover:
+        assert not rep.poll(300)
+        return
+    assert rep.recv() == b"from-b"
+    rep.send(b"to-b")
+    assert b.recv_multipart() == [b"", b"to-b"]
+    assert not a.poll(100)
+
+
+def test_rep_connect_routing_id(lib: Lib, stream_transport: str) -> None:
+    """CONNECT_ROUTING_ID on a REP names the bound peer: a requester with that id arriving
+    through the REP's own bind is refused (the id is taken), as with libzmq."""
+    dealer = lib.socket("DEALER")
+    rep = lib.socket("REP")
+    rep.setsockopt(lib.CONNECT_ROUTING_ID, b"X")
+    rep.connect(lib.bind(dealer, stream_transport))
+    dealer.send_multipart([b"", b"q"])
+    assert rep.recv() == b"q"
+    rep.send(b"r")
+    assert dealer.recv_multipart() == [b"", b"r"]
+    other = lib.socket("DEALER", routing_id=b"X")
+    other.connect(lib.bind(rep, stream_transport))
+    other.send_multipart([b"", b"from-other"])
+    assert not rep.poll(300)
+
+
+def test_rep_router_mandatory(lib: Lib, stream_transport: str) -> None:
+    """ROUTER_MANDATORY on a REP. A requester gone: the reply is dropped without an error (libzmq
+    too). A requester whose queue is full: zlab waits SNDTIMEO, then raises Again and keeps the reply
+    to send again; libzmq 4.3.5 aborts the process there (assertion in rep.cpp:64), so that part runs
+    for zlab only."""
+    rep = lib.socket("REP", router_mandatory=1, sndhwm=1, sndtimeo=100)
+    ep = lib.bind(rep, stream_transport)
+    gone = lib.socket("DEALER")
+    gone.connect(ep)
+    gone.send_multipart([b"", b"q"])
+    assert rep.recv() == b"q"
+    gone.close(linger=0)
+    rep.send(b"lost")  # no error
+    if not lib.is_zlab:
+        return
+    slow = lib.socket("DEALER", rcvhwm=1)
+    slow.connect(ep)
+    for i in range(2000):
+        slow.send_multipart([b"", b"%d" % i])
+    with pytest.raises(lib.mod.Again):
+        for _ in range(2000):
+            rep.recv()
+            rep.send(b"x" * 100_000)
+    with pytest.raises(lib.mod.ZMQError):  # EFSM: the reply is still to be sent
+        rep.recv()
+    while slow.poll(200):
+        slow.recv_multipart()
+        try:
+            rep.send(b"kept")
+            break
+        except lib.mod.Again:
+            continue
+    else:
+        pytest.fail("the kept reply never went")

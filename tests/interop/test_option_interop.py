@@ -1,7 +1,8 @@
-"""Options that show on the wire, between zlab and libzmq (through pyzmq), each side binding: PROBE_ROUTER,
-REQ_CORRELATE with REQ_RELAXED, CONNECT_ROUTING_ID, XPUB_MANUAL, XPUB_WELCOME_MSG, INVERT_MATCHING,
-CONFLATE, METADATA and routing ids starting with 0x00; and a READY after the handshake, which libzmq
-4.3.5 ignores (the message after it is delivered), as zlab does.
+"""Options that show on the wire, between zlab and libzmq (through pyzmq), each side binding: PROBE_ROUTER
+(on REP too), REQ_CORRELATE with REQ_RELAXED, CONNECT_ROUTING_ID, XPUB_MANUAL, XPUB_WELCOME_MSG,
+INVERT_MATCHING, CONFLATE (receiving and sending side, CURVE too), METADATA and routing ids starting
+with 0x00; and a READY after the handshake, which libzmq 4.3.5 ignores (the message after it is
+delivered), as zlab does.
 
 Parameter ids read ``<binder impl>-<connecter impl>``; ``zmq-zmq`` (marked ``control``) validates each
 scenario against libzmq alone.
@@ -79,6 +80,28 @@ def test_probe_from_router(impls: tuple[Any, Any], endpoint: str) -> None:
     a, b, ep = _pair(impls, endpoint, "ROUTER", "ROUTER", {}, {"probe_router": 1, "routing_id": b"R"})
     b.connect(ep)
     assert a.recv_multipart() == [b"R", b""]
+
+
+@pytest.mark.parametrize("rep_binds", [True, False])
+def test_rep_probe_router(impls: tuple[Any, Any], endpoint: str, rep_binds: bool) -> None:
+    """PROBE_ROUTER on a REP (libzmq's REP is a ROUTER underneath) reaches the DEALER across
+    implementations (a bound REP is used until it does: libzmq probes at its next call)."""
+    ropts = {"probe_router": 1}
+    if rep_binds:
+        rep, dealer, ep = _pair(impls, endpoint, "REP", "DEALER", ropts, {"routing_id": b"X"})
+        dealer.connect(ep)
+    else:
+        dealer, rep, ep = _pair(impls, endpoint, "DEALER", "REP", {"routing_id": b"X"}, ropts)
+        rep.connect(ep)
+    deadline = time.monotonic() + 10
+    while not dealer.poll(20):
+        assert time.monotonic() < deadline, "no probe"
+        rep.poll(0)
+    assert dealer.recv_multipart() == [b""]
+    dealer.send_multipart([b"", b"q"])
+    assert rep.recv() == b"q"
+    rep.send(b"r")
+    assert dealer.recv_multipart() == [b"", b"r"]
 
 
 @pytest.mark.parametrize("router_binds", [True, False])
