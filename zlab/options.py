@@ -96,6 +96,9 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.XPUB_VERBOSER: OptionSpec("xpub_verboser", "bool", writeonly=True, types=_PUBLISHERS),
     _O.XPUB_NODROP: OptionSpec("xpub_nodrop", "bool", writeonly=True, types=_PUBLISHERS),
     _O.XPUB_MANUAL: OptionSpec("xpub_manual", "bool", writeonly=True, types=_PUBLISHERS),
+    _O.XPUB_MANUAL_LAST_VALUE: OptionSpec(
+        "xpub_manual_last_value", "bool", writeonly=True, types=_PUBLISHERS
+    ),
     _O.XPUB_WELCOME_MSG: OptionSpec("xpub_welcome_msg", "bytes", writeonly=True, types=_PUBLISHERS),
     _O.METADATA: OptionSpec("metadata", "bytes", writeonly=True),
     _O.PLAIN_SERVER: OptionSpec("plain_server", "bool"),
@@ -128,7 +131,6 @@ NOT_IMPLEMENTED: dict[int, str] = {
     _O.IPC_FILTER_GID: "deprecated in libzmq; filter with ZAP instead",
     _O.ROUTER_RAW: "raw TCP peers on a ROUTER are not offered",
     _O.STREAM_NOTIFY: "STREAM sockets are not offered",
-    _O.XPUB_MANUAL_LAST_VALUE: "not offered; XPUB_MANUAL is",
     _O.ONLY_FIRST_SUBSCRIBE: "not offered",
     _O.TOPICS_COUNT: "not offered",
     _O.GSSAPI_SERVER: "GSSAPI is not offered (nor in pyzmq's libzmq build)",
@@ -251,6 +253,9 @@ class Options:
     #: XPUB_VERBOSER: unsubscribes are passed on every time too (XPUB_VERBOSE passes subscribes)
     xpub_verboser: bool = False
     xpub_manual: bool = False
+    #: XPUB_MANUAL_LAST_VALUE: XPUB_MANUAL, and the first send after a subscription goes only to the
+    #: peer that subscribed last (a last-value cache answers it); XPUB_MANUAL clears it
+    xpub_manual_last_value: bool = False
     xpub_welcome_msg: bytes = b""
     #: METADATA: properties this socket adds to its READY ("X-..." names), in the order set
     metadata: dict[str, bytes] = field(default_factory=dict)
@@ -310,6 +315,10 @@ class Options:
                 flag = not flag
             elif option in (_O.XPUB_VERBOSE, _O.XPUB_VERBOSER):  # as libzmq: VERBOSE clears VERBOSER
                 self.xpub_verbose, self.xpub_verboser = flag, flag and option == _O.XPUB_VERBOSER
+                return
+            elif option in (_O.XPUB_MANUAL, _O.XPUB_MANUAL_LAST_VALUE):  # as libzmq: one sets both
+                self.xpub_manual = flag
+                self.xpub_manual_last_value = flag and option == _O.XPUB_MANUAL_LAST_VALUE
                 return
             setattr(self, spec.attr, flag)
             if option in _SECURITY:

@@ -34,7 +34,8 @@ table says which test shows its effect against libzmq as the reference.
 | RECONNECT_STOP (CONN_REFUSED on tcp, HANDSHAKE_FAILED; AFTER_DISCONNECT is what disconnect() does anyway) | implemented | test_reconnect_stop_* |
 | SOCKS_*, USE_FD, TCP_ACCEPT_FILTER, IPC_FILTER_* | refused: not implemented | test_option_matrix |
 | ROUTER_RAW, STREAM_NOTIFY | refused: raw TCP peers are not offered | test_option_matrix |
-| XPUB_MANUAL_LAST_VALUE, ONLY_FIRST_SUBSCRIBE, TOPICS_COUNT | refused: not implemented | test_option_matrix |
+| XPUB_MANUAL_LAST_VALUE | implemented (sets XPUB_MANUAL too; XPUB_MANUAL clears it, as libzmq) | test_xpub_manual_last_value |
+| ONLY_FIRST_SUBSCRIBE, TOPICS_COUNT | refused: not implemented | test_option_matrix |
 | HELLO_MSG, DISCONNECT_MSG, HICCUP_MSG, ROUTER_NOTIFY, *_BATCH_SIZE, PRIORITY, BUSY_POLL, XSUB_VERBOSE_UNSUBSCRIBE | refused, as by pyzmq's libzmq build (draft API) | test_option_matrix |
 | GSSAPI_*, VMCI_*, NORM_*, WSS_* | refused, as by pyzmq's libzmq build | test_option_matrix |
 """

@@ -296,6 +296,25 @@ def test_xpub_manual(lib: Lib, transport: str) -> None:
     assert xpub.recv() == b"\x00A"
 
 
+def test_xpub_manual_last_value(lib: Lib, transport: str) -> None:
+    """XPUB_MANUAL_LAST_VALUE (a last-value cache): the first send after a subscription reaches only
+    the subscriber that sent it; the next ones reach everyone subscribed."""
+    xpub = lib.socket("XPUB")
+    xpub.setsockopt(lib.XPUB_MANUAL_LAST_VALUE, 1)
+    ep = lib.bind(xpub, transport)
+    subs = [lib.socket("SUB"), lib.socket("SUB")]
+    for sub in subs:
+        sub.connect(ep)
+        sub.subscribe(b"A")
+        assert xpub.recv() == b"\x01A"
+        xpub.setsockopt(lib.SUBSCRIBE, b"A")  # applied to the peer that asked
+        xpub.send(b"A-cached")  # the cache answers the newcomer only
+        assert sub.recv() == b"A-cached"
+    assert not subs[0].poll(100)  # the second cached answer was not for the first subscriber
+    xpub.send(b"A-live")
+    assert [sub.recv() for sub in subs] == [b"A-live", b"A-live"]
+
+
 def test_xpub_subscribe_needs_manual(lib: Lib) -> None:
     xpub = lib.socket("XPUB")
     with pytest.raises(lib.mod.ZMQError) as info:

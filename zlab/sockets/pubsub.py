@@ -62,6 +62,8 @@ class XPub(SocketCore):
         self.last_pipe: Pipe | None = None
         self.asked = SubscriberIndex()
         self.manual = False
+        #: XPUB_MANUAL_LAST_VALUE: the next send goes to ``last_pipe`` only (if it matches)
+        self.last_value = False
         #: XPUB_WELCOME_MSG: subscribers attached, not yet welcomed (see ``_welcome``)
         self.welcome_due: deque[Pipe] = deque()
 
@@ -74,6 +76,7 @@ class XPub(SocketCore):
                 self.index.invert = invert
                 self.index._index()
         self.manual = bool(opts.xpub_manual) and self.report
+        self.last_value = self.manual and bool(opts.xpub_manual_last_value)
 
     def _attached(self, pipe: Pipe) -> None:
         if self.options.xpub_welcome_msg:  # XPUB_WELCOME_MSG: the first message a new subscriber gets
@@ -195,12 +198,24 @@ class XPub(SocketCore):
         """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
         if self.gone or not self._ready.empty():
             self._process()
+        if self.last_value and self.last_pipe is not None:
+            self._send_last_value(msg)
+            return
         if self.options.xpub_nodrop:
             with self.fanout.lock:
                 self.fanout.flush()
             if self._full(msg):
                 self.wait_for(lambda: not self._full(msg), timeout)
         self.fanout.send(msg)
+
+    def _send_last_value(self, msg: Msg) -> None:
+        """XPUB_MANUAL_LAST_VALUE, as libzmq: the first send after a subscription was received goes
+        only to the peer that sent it, if its subscriptions match; the sends after it to everyone."""
+        pipe, self.last_pipe = self.last_pipe, None
+        with self.fanout.lock:
+            self.fanout.flush()
+            if pipe in self.fanout.targets(msg) and pipe.alive and not pipe.deliver(msg):
+                pipe.dropped_hwm += 1
 
     def close(self) -> None:
         with self.fanout.lock:  # batched messages go to the pipes, which linger as configured
