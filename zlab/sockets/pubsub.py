@@ -214,7 +214,7 @@ class XPub(SocketCore):
         pipe, self.last_pipe = self.last_pipe, None
         with self.fanout.lock:
             self.fanout.flush()
-            if pipe in self.fanout.targets(msg) and pipe.alive and not pipe.deliver(msg):
+            if pipe is not None and pipe in self.fanout.targets(msg) and pipe.alive and not pipe.deliver(msg):
                 pipe.dropped_hwm += 1
 
     def close(self) -> None:
