@@ -1,8 +1,9 @@
 """Which security mechanism a connection runs, made from the socket's options.
 
-Owns: ``make_mechanism`` (options -> a fresh ``zlab.zmtp`` mechanism for one connection) and
+Owns: ``make_mechanism`` (options -> a fresh ``zlab.zmtp`` mechanism for one connection),
 ``wraps_traffic`` (whether that mechanism's traffic goes through its encode/decode, so the
-connection's outbound pipe must be a ``WrappedStreamPipe``) and ``new_stream_pipe`` (which outbound pipe a connection gets, conflating or not). Rules: layer L2 (zlab.io); pure
+connection's outbound pipe must be a ``WrappedStreamPipe``) and ``new_stream_pipe`` (which outbound
+pipe a connection gets: wrapped or not, conflating or not). Rules: layer L2 (zlab.io); pure
 functions of the options, snapshotted when a pipe or connection is made (as libzmq does).
 
 ZAP, as libzmq 4.3.5 does it: a PLAIN or CURVE server always asks its handler; NULL asks only when
