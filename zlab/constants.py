@@ -285,6 +285,14 @@ class DeviceType(IntEnum):
     QUEUE = 3
 
 
+class ReconnectStop(IntEnum):
+    """Bits of the ``RECONNECT_STOP`` option (exported as ``zlab.RECONNECT_STOP_CONN_REFUSED`` ...)."""
+
+    CONN_REFUSED = 0x1
+    HANDSHAKE_FAILED = 0x2
+    AFTER_DISCONNECT = 0x4
+
+
 # Module-level names as pyzmq exposes them (zlab.PUSH, zlab.NOBLOCK, zlab.EAGAIN ...).
 _EXPORTED: dict[str, int] = {}
 for _enum in (
@@ -304,6 +312,8 @@ for _name, _member in Event.__members__.items():
     _EXPORTED["EVENT_" + _name] = _member
 for _name, _member in ProtocolErrorCode.__members__.items():
     _EXPORTED["PROTOCOL_ERROR_" + _name] = _member
+for _stop_name, _stop in ReconnectStop.__members__.items():
+    _EXPORTED["RECONNECT_STOP_" + _stop_name] = _stop
 globals().update(_EXPORTED)
 HWM_DEFAULT = 1000
 #: the longest ipc:// path the OS takes (sizeof(sockaddr_un.sun_path) - 1), as pyzmq exports it
@@ -320,6 +330,7 @@ __all__ = [
     "ContextOption",
     "Errno",
     "DeviceType",
+    "ReconnectStop",
     "ZMQ_HAUSNUMERO",
     "IPC_PATH_MAX_LEN",
     *_EXPORTED,

@@ -39,10 +39,14 @@ class OptionSpec:
 
 
 _T = SocketType
-_ROUTERS = frozenset({_T.ROUTER, _T.REP})  # libzmq's REP is a ROUTER underneath
+_ROUTERS = frozenset({_T.ROUTER, _T.REP})  # libzmq's REP is a ROUTER underneath (zlab's keeps its table)
 _PROBES = frozenset({_T.REQ, _T.REP, _T.DEALER, _T.ROUTER})
 _PUBLISHERS = frozenset({_T.PUB, _T.XPUB})
-_CONFLATING = frozenset({_T.PULL, _T.SUB})
+#: CONFLATE: where libzmq 4.3.5 makes a socket's pipes keep only the newest message (both directions;
+#: zlab leaves a publisher's inbound side, its subscriptions, whole); other types ignore the option
+_CONFLATING = frozenset({_T.PULL, _T.SUB, _T.PUSH, _T.DEALER, _T.PUB})
+_CONFLATING_IN = frozenset({_T.PULL, _T.SUB, _T.DEALER})
+_CONFLATING_OUT = frozenset({_T.PUSH, _T.DEALER, _T.PUB})
 _O = SocketOption
 OPTION_SPECS: dict[int, OptionSpec] = {
     _O.TYPE: OptionSpec("type", "int", readonly=True),
@@ -58,6 +62,7 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     ),
     _O.RECONNECT_IVL: OptionSpec("reconnect_ivl", "int", minimum=-1),
     _O.RECONNECT_IVL_MAX: OptionSpec("reconnect_ivl_max", "int"),
+    _O.RECONNECT_STOP: OptionSpec("reconnect_stop", "int", minimum=-INT_MAX - 1),  # any int, as libzmq
     _O.MAXMSGSIZE: OptionSpec("maxmsgsize", "int", minimum=-1),
     _O.ROUTER_MANDATORY: OptionSpec("router_mandatory", "bool", writeonly=True, types=_ROUTERS),
     _O.ROUTER_HANDOVER: OptionSpec("router_handover", "bool", writeonly=True, types=_ROUTERS),
@@ -91,6 +96,9 @@ OPTION_SPECS: dict[int, OptionSpec] = {
     _O.XPUB_VERBOSER: OptionSpec("xpub_verboser", "bool", writeonly=True, types=_PUBLISHERS),
     _O.XPUB_NODROP: OptionSpec("xpub_nodrop", "bool", writeonly=True, types=_PUBLISHERS),
     _O.XPUB_MANUAL: OptionSpec("xpub_manual", "bool", writeonly=True, types=_PUBLISHERS),
+    _O.XPUB_MANUAL_LAST_VALUE: OptionSpec(
+        "xpub_manual_last_value", "bool", writeonly=True, types=_PUBLISHERS
+    ),
     _O.XPUB_WELCOME_MSG: OptionSpec("xpub_welcome_msg", "bytes", writeonly=True, types=_PUBLISHERS),
     _O.METADATA: OptionSpec("metadata", "bytes", writeonly=True),
     _O.PLAIN_SERVER: OptionSpec("plain_server", "bool"),
@@ -124,9 +132,7 @@ NOT_IMPLEMENTED: dict[int, str] = {
     _O.IPC_FILTER_PID: "deprecated in libzmq; filter with ZAP instead",
     _O.IPC_FILTER_UID: "deprecated in libzmq; filter with ZAP instead",
     _O.IPC_FILTER_GID: "deprecated in libzmq; filter with ZAP instead",
-    _O.RECONNECT_STOP: "reconnects always go on while RECONNECT_IVL >= 0",
     _O.ROUTER_RAW: "raw TCP peers on a ROUTER are not offered",
-    _O.XPUB_MANUAL_LAST_VALUE: "not offered; XPUB_MANUAL is",
     _O.ONLY_FIRST_SUBSCRIBE: "not offered",
     _O.TOPICS_COUNT: "not offered",
     _O.GSSAPI_SERVER: "GSSAPI is not offered (nor in pyzmq's libzmq build)",
@@ -160,16 +166,7 @@ NOT_IMPLEMENTED: dict[int, str] = {
     },
 }
 #: options zlab refuses on some socket types only (libzmq takes them there), and why
-NOT_IMPLEMENTED_FOR: dict[tuple[int, int], str] = {
-    **{
-        (opt, _T.REP): "zlab's REP is not a ROUTER underneath as libzmq's is"
-        for opt in (_O.ROUTER_MANDATORY, _O.ROUTER_HANDOVER, _O.PROBE_ROUTER, _O.CONNECT_ROUTING_ID)
-    },
-    **{
-        (_O.CONFLATE, t): "conflation on the sending side is not offered; PULL and SUB conflate"
-        for t in (_T.PUSH, _T.PUB, _T.DEALER)
-    },
-}
+NOT_IMPLEMENTED_FOR: dict[tuple[int, int], str] = {}
 
 #: bytes options libzmq refuses empty (EINVAL)
 _NOT_EMPTY = frozenset({"plain_username", "plain_password", "zap_domain"})
@@ -220,6 +217,10 @@ class Options:
     connect_routing_id: bytes = b""
     reconnect_ivl: int = 100
     reconnect_ivl_max: int = 0
+    #: RECONNECT_STOP: bits of zlab.RECONNECT_STOP_* (CONN_REFUSED: a refused tcp connect gives the
+    #: endpoint up; HANDSHAKE_FAILED: no reconnect after a failed handshake; AFTER_DISCONNECT: none
+    #: after disconnect(), which zlab never does anyway)
+    reconnect_stop: int = 0
     maxmsgsize: int = -1
     router_mandatory: bool = False
     router_handover: bool = False
@@ -254,6 +255,9 @@ class Options:
     #: XPUB_VERBOSER: unsubscribes are passed on every time too (XPUB_VERBOSE passes subscribes)
     xpub_verboser: bool = False
     xpub_manual: bool = False
+    #: XPUB_MANUAL_LAST_VALUE: XPUB_MANUAL, and the first send after a subscription goes only to the
+    #: peer that subscribed last (a last-value cache answers it); XPUB_MANUAL clears it
+    xpub_manual_last_value: bool = False
     xpub_welcome_msg: bytes = b""
     #: METADATA: properties this socket adds to its READY ("X-..." names), in the order set
     metadata: dict[str, bytes] = field(default_factory=dict)
@@ -316,6 +320,10 @@ class Options:
             elif option in (_O.XPUB_VERBOSE, _O.XPUB_VERBOSER):  # as libzmq: VERBOSE clears VERBOSER
                 self.xpub_verbose, self.xpub_verboser = flag, flag and option == _O.XPUB_VERBOSER
                 return
+            elif option in (_O.XPUB_MANUAL, _O.XPUB_MANUAL_LAST_VALUE):  # as libzmq: one sets both
+                self.xpub_manual = flag
+                self.xpub_manual_last_value = flag and option == _O.XPUB_MANUAL_LAST_VALUE
+                return
             setattr(self, spec.attr, flag)
             if option in _SECURITY:
                 self._security(option, bool(ivalue))
@@ -350,8 +358,19 @@ class Options:
 
     @property
     def conflating(self) -> bool:
-        """Whether this socket's inbound pipes keep only the newest message (CONFLATE on PULL, SUB)."""
+        """Whether CONFLATE applies to this socket (PULL, SUB, PUSH, DEALER, PUB, as in libzmq)."""
         return self.conflate and self.type in _CONFLATING
+
+    @property
+    def conflating_in(self) -> bool:
+        """Whether this socket's inbound pipes keep only the newest message (PULL, SUB, DEALER)."""
+        return self.conflate and self.type in _CONFLATING_IN
+
+    @property
+    def conflating_out(self) -> bool:
+        """Whether this socket's outbound pipes keep only the newest message not yet handed to the
+        connection (PUSH, DEALER, PUB)."""
+        return self.conflate and self.type in _CONFLATING_OUT
 
     def _spec(self, option: int) -> OptionSpec:
         """The spec of ``option`` on this socket type; EINVAL (saying why) if zlab or libzmq refuses it."""

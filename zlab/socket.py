@@ -200,10 +200,12 @@ class Socket:
             self.context.inproc.bind(ep.address, self.link)
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
+            self.core.settle()  # what libzmq does in a bind (XPUB_WELCOME_MSG to the peers attached so far)
             return EndpointContext(self, "bind", ep.text)
         listener = Listener(self.context.reactor, self.link, ep)
         self._bound[listener.last_endpoint] = listener
         object.__setattr__(self, "_last_endpoint", listener.last_endpoint.encode())
+        self.core.settle()  # what libzmq does in a bind (XPUB_WELCOME_MSG to the peers attached so far)
         return EndpointContext(self, "bind", listener.last_endpoint)
 
     def bind_to_random_port(
@@ -244,6 +246,7 @@ class Socket:
         else:
             handle = Connecter(self.context.reactor, self.link, ep, peer_id)
         self._connected.setdefault(ep.text, []).append(handle)
+        self.core.settle()  # what libzmq does in a connect (XPUB_WELCOME_MSG to the new peers)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
         return EndpointContext(self, "connect", ep.text)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 
-from zlab.constants import Errno
+from zlab.constants import Errno, SocketType
 from zlab.errors import ZMQError
 from zlab.io.link import SocketLink
 from zlab.pipe import Msg, Pipe
 from zlab.zmtp import compatible
+
+_PUBLISHERS = (SocketType.PUB, SocketType.XPUB)
 
 
 class InprocPipe(Pipe):
@@ -120,8 +122,9 @@ def _complete(pa: InprocPipe, pb: InprocPipe, b: SocketLink) -> bool:
     pa.hwm_out = _sum_hwm(a.options.sndhwm, b.options.rcvhwm)
     pb.hwm_out = _sum_hwm(b.options.sndhwm, a.options.rcvhwm)
     if a.options.conflating:  # CONFLATE: as libzmq, the connecter's option decides for both ends
-        for end in (pa, pb):
-            end.conflate()
+        for end, owner in ((pa, a), (pb, b)):
+            if owner.socket_type not in _PUBLISHERS:  # a publisher's input is subscriptions: kept whole
+                end.conflate()
             end.hwm_out = 0
     pb.lwm_in, pa.lwm_in = pa.hwm_out // 2, pb.hwm_out // 2
     if not b.attach(pb):

@@ -1,8 +1,9 @@
 """Which security mechanism a connection runs, made from the socket's options.
 
-Owns: ``make_mechanism`` (options -> a fresh ``zlab.zmtp`` mechanism for one connection) and
+Owns: ``make_mechanism`` (options -> a fresh ``zlab.zmtp`` mechanism for one connection),
 ``wraps_traffic`` (whether that mechanism's traffic goes through its encode/decode, so the
-connection's outbound pipe must be a ``WrappedStreamPipe``). Rules: layer L2 (zlab.io); pure
+connection's outbound pipe must be a ``WrappedStreamPipe``) and ``new_stream_pipe`` (which outbound
+pipe a connection gets: wrapped or not, conflating or not). Rules: layer L2 (zlab.io); pure
 functions of the options, snapshotted when a pipe or connection is made (as libzmq does).
 
 ZAP, as libzmq 4.3.5 does it: a PLAIN or CURVE server always asks its handler; NULL asks only when
@@ -13,6 +14,7 @@ fails the handshake (the engine does that). CURVE keys never set are 32 zero oct
 from __future__ import annotations
 
 from zlab.constants import SecurityMechanism
+from zlab.io.conflate_pipe import ConflatingStreamPipe, ConflatingWrappedStreamPipe
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
 from zlab.io.stream_pipe import StreamPipe
@@ -49,6 +51,11 @@ def wraps_traffic(options: Options) -> bool:
 
 def new_stream_pipe(link: SocketLink, reactor: Reactor, endpoint: str) -> StreamPipe:
     """The outbound pipe for a connection of this socket: wrapped (encoded late) for CURVE."""
-    if wraps_traffic(link.options):
+    wrapped = wraps_traffic(link.options)
+    if link.options.conflating_out:  # CONFLATE on PUSH, DEALER, PUB
+        if wrapped:
+            return ConflatingWrappedStreamPipe(link, reactor, endpoint)
+        return ConflatingStreamPipe(link, reactor, endpoint)
+    if wrapped:
         return WrappedStreamPipe(link, reactor, endpoint)
     return StreamPipe(link, reactor, endpoint)

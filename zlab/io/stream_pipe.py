@@ -85,6 +85,7 @@ class StreamPipe(Pipe):
         "last_write",
         "link",
         "nbytes",
+        "newest",
         "nmsgs",
         "on_drained",
         "partial",
@@ -101,7 +102,7 @@ class StreamPipe(Pipe):
 
     def __init__(self, link: SocketLink, reactor: Reactor, endpoint: str) -> None:
         super().__init__(None, hwm_in=link.options.rcvhwm, endpoint=endpoint)
-        if link.options.conflating:
+        if link.options.conflating_in:
             self.conflate()
         self.link = link
         self.reactor = reactor
@@ -124,6 +125,7 @@ class StreamPipe(Pipe):
         self.on_drained: Callable[[], None] | None = None
         self.sub_ready = False  # the connection has taken every subscription (link.sub_lock)
         self.peak_out = 0
+        self.newest: Msg | None = None  # CONFLATE: the message waiting for the connection (conflate_pipe)
 
     # -- app thread: the send hot path -------------------------------------------------------
     def deliver(self, msg: Msg) -> bool:
@@ -187,6 +189,13 @@ class StreamPipe(Pipe):
             if self.ready and not self.want_write:  # a batch is a burst's worth: write it now
                 self._write()
         return k
+
+    def _encode_one(self, msg: Msg) -> None:
+        """Queue one message's frames after what is queued (wlock held, the connection ready);
+        for the conflating pipes, off the hot path."""
+        frames: list = [msg] if isinstance(msg, bytes) else msg
+        self.nbytes += encode_message(frames, self.chunks)
+        self.nmsgs += 1
 
     def io_scheduler(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
         return self.reactor.call_soon, self.reactor.call_later_here

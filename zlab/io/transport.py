@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 
-from zlab.constants import Errno, Event, SocketType
+from zlab.constants import Errno, Event, ReconnectStop, SocketType
 from zlab.errors import ZMQError
 from zlab.io.endpoint import Endpoint, format_tcp, resolve
 from zlab.io.engine import StreamEngine
@@ -279,7 +279,20 @@ class Connecter:
         else:
             self.link.event(Event.CLOSED, self.text, sock.fileno())
             sock.close()
-            self._retry()
+            self._failed(err)
+
+    def _failed(self, err: int) -> None:
+        """A connect attempt failed with ``err``: retry, or (RECONNECT_STOP_CONN_REFUSED, tcp only,
+        as libzmq) give the endpoint up: its pipe goes, with what was queued for it."""
+        if (
+            err == errno.ECONNREFUSED
+            and self.endpoint.transport == "tcp"
+            and self.link.options.reconnect_stop & ReconnectStop.CONN_REFUSED
+        ):
+            self.detach_pipe()
+            self._finish(0)
+            return
+        self._retry()
 
     def _connect_expired(self) -> None:
         self._connect_timer = None
@@ -305,7 +318,7 @@ class Connecter:
         if err or self.closed:
             self.link.event(Event.CLOSED, self.text, sock.fileno())
             sock.close()
-            self._retry()
+            self._failed(err)
             return
         self._connected(sock)
 
@@ -336,6 +349,8 @@ class Connecter:
             self.detach_pipe()
             self._finish(0)
             return
+        if not engine.handshaken and self.link.options.reconnect_stop & ReconnectStop.HANDSHAKE_FAILED:
+            return  # RECONNECT_STOP_HANDSHAKE_FAILED: no more attempts (the pipe stays, as in libzmq)
         self._retry()
 
     def _retry(self) -> None:

@@ -89,6 +89,13 @@ class WrappedStreamPipe(StreamPipe):
                 self.last_send = now
         return True
 
+    def _encode_one(self, msg: Msg) -> None:
+        encoder = self.encoder
+        assert encoder is not None, "only once the connection is ready"
+        frames: list = [msg] if isinstance(msg, bytes) else msg
+        self.nbytes += encoder(frames, self.chunks)
+        self.nmsgs += 1
+
     def write_output(self, conn: Connection) -> None:
         with self.wlock:
             data = conn.data_to_send()  # encodes post-handshake commands: under the lock

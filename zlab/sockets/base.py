@@ -101,6 +101,10 @@ class SocketCore:
     def _attached(self, pipe: Pipe) -> None:
         """Hook for subclasses."""
 
+    def settle(self) -> None:
+        """The application called connect() or bind(): do now what libzmq does at the start of
+        such a call (it processes the socket's pending commands). Hook for subclasses."""
+
     def configure(self) -> None:
         """An option changed (the facade calls this after every setsockopt): subclasses that keep
         derived state (inverted matching ...) refresh it here, so the send and recv paths test nothing."""

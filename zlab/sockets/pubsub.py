@@ -62,6 +62,10 @@ class XPub(SocketCore):
         self.last_pipe: Pipe | None = None
         self.asked = SubscriberIndex()
         self.manual = False
+        #: XPUB_MANUAL_LAST_VALUE: the next send goes to ``last_pipe`` only (if it matches)
+        self.last_value = False
+        #: XPUB_WELCOME_MSG: subscribers attached, not yet welcomed (see ``_welcome``)
+        self.welcome_due: deque[Pipe] = deque()
 
     def configure(self) -> None:
         opts = self.options
@@ -72,11 +76,29 @@ class XPub(SocketCore):
                 self.index.invert = invert
                 self.index._index()
         self.manual = bool(opts.xpub_manual) and self.report
+        self.last_value = self.manual and bool(opts.xpub_manual_last_value)
 
     def _attached(self, pipe: Pipe) -> None:
+        if self.options.xpub_welcome_msg:  # XPUB_WELCOME_MSG: the first message a new subscriber gets
+            self.welcome_due.append(pipe)
+            self.inbox.wake()  # a thread blocked in recv() sends it at once
+
+    def settle(self) -> None:
+        if self.welcome_due:
+            with self.fanout.lock:
+                self._welcome()
+
+    def _welcome(self) -> None:
+        """Send the welcome message to the subscribers attached since the XPUB was last used (fanout
+        lock held). As in libzmq, where a pipe joins the socket only when the socket processes its
+        commands: at once for the XPUB's own connect(), otherwise at its next send, recv, poll,
+        EVENTS, bind or connect; never while it sits idle."""
+        due = self.welcome_due
         welcome = self.options.xpub_welcome_msg
-        if welcome:  # XPUB_WELCOME_MSG: the first message each new subscriber gets
-            pipe.deliver(welcome)
+        while due:
+            pipe = due.popleft()
+            if welcome and pipe.alive and pipe in self.pipes:
+                pipe.deliver(welcome)
 
     def _report(self, msg: Msg, pipe: Pipe | None) -> None:
         self.queue.append(msg)
@@ -108,6 +130,8 @@ class XPub(SocketCore):
         fanout = self.fanout
         with fanout.lock:
             fanout.flush()
+            if self.welcome_due:
+                self._welcome()
             ready = self._ready
             while not ready.empty():
                 try:
@@ -174,12 +198,24 @@ class XPub(SocketCore):
         """Deliver to each matching pipe with room; a full pipe loses the message (counted)."""
         if self.gone or not self._ready.empty():
             self._process()
+        if self.last_value and self.last_pipe is not None:
+            self._send_last_value(msg)
+            return
         if self.options.xpub_nodrop:
             with self.fanout.lock:
                 self.fanout.flush()
             if self._full(msg):
                 self.wait_for(lambda: not self._full(msg), timeout)
         self.fanout.send(msg)
+
+    def _send_last_value(self, msg: Msg) -> None:
+        """XPUB_MANUAL_LAST_VALUE, as libzmq: the first send after a subscription was received goes
+        only to the peer that sent it, if its subscriptions match; the sends after it to everyone."""
+        pipe, self.last_pipe = self.last_pipe, None
+        with self.fanout.lock:
+            self.fanout.flush()
+            if pipe is not None and pipe in self.fanout.targets(msg) and pipe.alive and not pipe.deliver(msg):
+                pipe.dropped_hwm += 1
 
     def close(self) -> None:
         with self.fanout.lock:  # batched messages go to the pipes, which linger as configured
@@ -228,6 +264,8 @@ class XPub(SocketCore):
         return self.report and self.has_input()
 
     def can_send(self) -> bool:
+        if self.welcome_due:  # libzmq's EVENTS processes the socket's commands
+            self.settle()
         return True
 
     def prepare_wait(self) -> None:

@@ -110,11 +110,42 @@ class Req(Dealer):
         return self.expect_reply and self.has_input()
 
 
-class Rep(SocketCore):
+class _Routed(SocketCore):
+    """A socket that keeps its peers by routing id, as libzmq's ROUTER does (its REP is one too): a
+    second peer with an id already taken is refused unless ROUTER_HANDOVER gives it the id;
+    PROBE_ROUTER sends each new peer an empty message."""
+
+    attach_on_connect = False
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self.table = RoutingTable()
+
+    def attach(self, pipe: Pipe) -> bool:
+        if self.closed:
+            return False
+        added, old = self.table.add(pipe, self.options.router_handover)
+        if not added:
+            return False
+        if not super().attach(pipe):
+            return False
+        if old is not None:  # ROUTER_HANDOVER: the new peer takes the id; libzmq drops the old one
+            self.detach(old)
+            old.terminate()
+        return True
+
+    def _attached(self, pipe: Pipe) -> None:
+        if self.options.probe_router:  # PROBE_ROUTER: an empty message first, as libzmq does
+            pipe.deliver(b"")
+
+    def _detached(self, pipe: Pipe) -> None:
+        self.table.remove(pipe)
+
+
+class Rep(_Routed):
     """Receives a request with its envelope, replies along the same envelope."""
 
     socket_type = SocketType.REP
-    attach_on_connect = False
 
     def __init__(self, options) -> None:
         super().__init__(options)
@@ -143,11 +174,20 @@ class Rep(SocketCore):
         if envelope is None:
             raise ZMQError(Errno.EFSM)
         pipe = self.reply_pipe
-        self.envelope = self.reply_pipe = None
         if pipe is None or not pipe.alive:
+            self.envelope = self.reply_pipe = None
             self.count_drop("requester_gone")
-        elif not pipe.deliver(envelope + _frames(msg)):  # a full requester loses its reply
-            pipe.dropped_hwm += 1
+            return
+        reply = envelope + _frames(msg)
+        if not pipe.deliver(reply):
+            if not self.options.router_mandatory:  # a full requester loses its reply
+                pipe.dropped_hwm += 1
+            else:  # wait for room; Again leaves the reply to be sent (libzmq 4.3.5 aborts here)
+                pipe.hwm_blocks += 1
+                self.wait_for(lambda: pipe.writable() or not pipe.alive, timeout)
+                if pipe.alive and not pipe.deliver(reply):
+                    pipe.dropped_hwm += 1
+        self.envelope = self.reply_pipe = None
 
     def can_send(self) -> bool:
         return self.envelope is not None
@@ -156,35 +196,10 @@ class Rep(SocketCore):
         return self.envelope is None and self.has_input()
 
 
-class Router(SocketCore):
+class Router(_Routed):
     """Routing-id frame on receive; routes on the first frame on send."""
 
     socket_type = SocketType.ROUTER
-    attach_on_connect = False
-
-    def __init__(self, options) -> None:
-        super().__init__(options)
-        self.table = RoutingTable()
-
-    def attach(self, pipe: Pipe) -> bool:
-        if self.closed:
-            return False
-        added, old = self.table.add(pipe, self.options.router_handover)
-        if not added:
-            return False
-        if not super().attach(pipe):
-            return False
-        if old is not None:  # ROUTER_HANDOVER: the new peer takes the id; libzmq drops the old one
-            self.detach(old)
-            old.terminate()
-        return True
-
-    def _attached(self, pipe: Pipe) -> None:
-        if self.options.probe_router:  # PROBE_ROUTER: an empty message first, as libzmq does
-            pipe.deliver(b"")
-
-    def _detached(self, pipe: Pipe) -> None:
-        self.table.remove(pipe)
 
     def recv(self, timeout: float | None) -> Msg:
         pipe, msg = self.fq.take(timeout)
