@@ -64,6 +64,10 @@ def test_a_batch_is_the_octets_of_its_messages_one_by_one() -> None:
     assert batch.encode_many([], out) == 0 and len(out) == before  # nothing to box: nothing appended
 
 
+def test_few_frames_are_opened_one_by_one_many_in_bulk() -> None:
+    assert 2 * len([f for m in MESSAGES for f in ([m] if type(m) is bytes else m)]) > curve.SPANS_ONE_BY_ONE
+
+
 def test_spans_open_to_what_one_by_one_gives() -> None:
     sender, receiver = codecs()
     out: list = []
@@ -83,7 +87,7 @@ def test_spans_open_to_what_one_by_one_gives() -> None:
 def test_a_batch_refuses_a_replayed_frame_and_a_tampered_one() -> None:
     sender, receiver = codecs()
     out: list = []
-    sender.encode_many([b"1", b"2"], out)
+    sender.encode_many([b"1", b"2", b"3", b"4", b"5"], out)  # enough frames for the bulk path
     wire = b"".join(bytes(c) for c in out)
     spans = spans_of(wire)
     with pytest.raises(ProtocolError, match="nonce"):  # the first frame twice in one read
@@ -102,7 +106,7 @@ def test_a_batch_refuses_a_replayed_frame_and_a_tampered_one() -> None:
 def test_a_batch_refuses_what_open_refuses(body: bytes, match: str) -> None:
     sender, receiver = codecs()
     out: list = []
-    sender.encode_many([b"fine"], out)
+    sender.encode_many([b"fine"] * 5, out)  # enough frames for the bulk path
     wire = b"".join(bytes(c) for c in out) + b"\x00" + bytes((len(body),)) + body
     with pytest.raises(ProtocolError, match=match):
         receiver.open_spans(wire, spans_of(wire))
@@ -111,11 +115,17 @@ def test_a_batch_refuses_what_open_refuses(body: bytes, match: str) -> None:
 def test_reserved_flags_in_a_batch() -> None:
     from nacl import bindings
 
-    _, receiver = codecs()
-    short = (5).to_bytes(8, "big")
+    sender, receiver = codecs()
+    out: list = []
+    sender.encode_many([b"ok"] * 5, out)  # nonces 5..9, and enough frames for the bulk path
+    short = (10).to_bytes(8, "big")
     body = b"\x07MESSAGE" + short + bindings.crypto_box_easy_afternm(b"\x04x", C2S + short, KEY)
+    wire = b"".join(bytes(c) for c in out) + b"\x00" + bytes((len(body),)) + body
     with pytest.raises(ProtocolError, match="reserved"):
-        receiver.open_spans(body, [0, len(body)])
+        receiver.open_spans(wire, spans_of(wire))
+    _, alone = codecs(10)
+    with pytest.raises(ProtocolError, match="reserved"):  # and one by one
+        alone.open_spans(body, [0, len(body)])
 
 
 @settings(max_examples=40, deadline=None)
