@@ -126,6 +126,7 @@ class StreamEngine:
         self.rlock = threading.Lock()  # held by whoever reads the connection: reactor or caller
         self.elock = threading.Lock()  # serialises changes of what the reactor watches
         self.direct = False  # a calling thread is reading now
+        self.polling_out = False  # ... and its poll() watches POLLOUT too (it writes what waits)
         self.sticky = False  # reads belong to calling threads (the reactor doesn't watch them)
         self.last_direct = 0.0  # when a calling thread last finished reading
         self._sock_open = True
@@ -316,12 +317,13 @@ class StreamEngine:
                     ms = -1
                     if deadline is not None:
                         ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
-                    writing = pipe.want_write
+                    writing = self.polling_out = pipe.want_write
                     if writing:
                         poller.modify(self.fd, select.POLLIN | select.POLLOUT)
                     wake.arm()
                     ready = poller.poll(ms)
                     fired = wake.disarm()
+                    self.polling_out = False
                     if not ready or fired:
                         if writing:
                             poller.modify(self.fd, select.POLLIN)
@@ -374,8 +376,14 @@ class StreamEngine:
         """Reactor thread: give reads back to the reactor once the caller stopped reading."""
         if self.closed or not self.sticky:
             return
+        if self.direct:
+            # a thread is waiting in read_direct (a long wait: a large message on its way): look
+            # again once it could have been idle long enough, not every few hundred microseconds
+            # (on one CPU each look is a context switch and a GIL hand-off inside the round trip)
+            self.reactor.call_later_here(STICKY_READS, self._check_sticky)
+            return
         idle = time.monotonic() - self.last_direct
-        if self.direct or idle < STICKY_READS or not self.rlock.acquire(False):
+        if idle < STICKY_READS or not self.rlock.acquire(False):
             self.reactor.call_later_here(max(STICKY_READS - idle, 0.0005), self._check_sticky)
             return
         try:

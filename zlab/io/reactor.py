@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from zlab.io.memory import keep_large_blocks
+
 #: timers due sooner than this (seconds) are waited for with a precise sleep, not epoll's ms
 FINE_TIMER = 0.001
 #: octets asked of the kernel per read
@@ -164,6 +166,7 @@ class Reactor:
         """Start the thread if it isn't running."""
         with self._lock:
             if self.thread is None:
+                keep_large_blocks()  # large messages stay steady (see memory.py)
                 self.thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self.thread.start()
 

@@ -58,6 +58,8 @@ class Carrier(Protocol):
     direct: bool
     #: reads belong to calling threads (the reactor doesn't watch them)
     sticky: bool
+    #: the thread in ``read_direct`` watches POLLOUT too: it writes queued output itself
+    polling_out: bool
 
     def close(self, reason: str, protocol: bool = False, err: int = ...) -> None: ...
 
@@ -263,7 +265,13 @@ class StreamPipe(Pipe):
             self.partial = True
             if sent < size and not self.want_write:  # the kernel is full: write on POLLOUT
                 self.want_write = True
-                self.reactor.call_soon(self._watch_write)
+                engine = self.engine
+                # a caller that reads this connection directly (sticky) watches POLLOUT in its own
+                # poll(): waking the reactor for it would only race that thread for the socket
+                # and the GIL (on one CPU, a context switch inside every round trip). If it stops
+                # reading, taking the reads back (STICKY_READS) hands the writes back as well.
+                if engine is None or not engine.sticky or self.reactor.in_thread():
+                    self.reactor.call_soon(self._watch_write)
             elif sent == size and not self.flush_requested:  # more than one write's worth: go on soon
                 self.flush_requested = True
                 self.reactor.call_soon(self.flush)
@@ -292,7 +300,7 @@ class StreamPipe(Pipe):
         engine = self.engine
         if engine is not None and not engine.closed:
             engine.set_interest()
-            if engine.direct:  # a thread waits in read_direct: wake it to watch POLLOUT too
+            if engine.direct and not engine.polling_out:  # wake a direct reader to watch POLLOUT
                 self.notify_writable()
 
     def on_writable(self) -> None:

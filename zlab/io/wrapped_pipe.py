@@ -1,8 +1,11 @@
 """The outbound queue of a connection whose mechanism wraps every frame (CURVE): encoded late.
 
-Owns: ``WrappedStreamPipe``, a ``StreamPipe`` that keeps messages unencoded until its connection's
-handshake is done, then encodes each one with the connection's mechanism (``Mechanism.encode``)
-under the pipe lock, so that encoding order is wire order (CURVE nonces must strictly increase).
+Owns: ``WrappedStreamPipe``, a ``StreamPipe`` that keeps messages unencoded (``held``) until they
+are written, then encodes all of them at once with the connection's mechanism
+(``Mechanism.encode_many``: CURVE boxes a batch in one buffer) under the pipe lock, so that encoding
+order is wire order (CURVE nonces must strictly increase). While the connection is up, the octets a
+held message will take on the wire are counted in ``nbytes`` already (the mechanism's
+``frame_overhead`` tells them), so the write policy sees the same sizes as a clear pipe's.
 Protocol output after the handshake (PONG, SUBSCRIBE, ERROR) is encoded under the same lock
 (``write_output``). On a new connection, output encoded for the old one and not written is dropped
 (its keys and nonces are gone; libzmq loses its encoder's batch the same way); messages not yet
@@ -30,6 +33,12 @@ if TYPE_CHECKING:
     from zlab.zmtp import Connection
 
 Encoder = Callable[[Sequence[bytes], list], int]
+BatchEncoder = Callable[[Sequence[Sequence[bytes] | bytes], list], int]
+
+
+def _clear_many(msgs: Sequence[Sequence[bytes] | bytes], out: list) -> int:
+    """Messages framed in clear (a mechanism that doesn't wrap got this pipe)."""
+    return sum(encode_message([m] if isinstance(m, bytes) else m, out) for m in msgs)
 
 
 def _clear_command(body: bytes) -> bytes:
@@ -40,23 +49,28 @@ def _clear_command(body: bytes) -> bytes:
 class WrappedStreamPipe(StreamPipe):
     """A stream pipe whose messages are encoded by the connection's mechanism."""
 
-    __slots__ = ("command_encoder", "encoder", "held")
+    __slots__ = ("command_encoder", "encoder", "held", "overhead")
 
     def __init__(self, link: SocketLink, reactor: Reactor, endpoint: str) -> None:
         super().__init__(link, reactor, endpoint)
-        self.encoder: Encoder | None = None
+        self.encoder: BatchEncoder | None = None
         self.command_encoder: Callable[[bytes], bytes] | None = None
-        self.held: list[Sequence[bytes]] = []  # messages waiting for a handshake, not encoded
+        self.overhead = 0  # octets the mechanism adds to each frame's payload
+        #: messages not encoded yet (a list of frames, or one ``bytes``): waiting for a handshake, or
+        #: for the next write (then their wire size is in ``nbytes`` already)
+        self.held: list[Sequence[bytes] | bytes] = []
 
     def use(self, mechanism: Mechanism) -> None:
         """The handshake is done: encode with this connection's mechanism (before ``set_ready``)."""
         with self.wlock:
             if mechanism.wraps_traffic:
-                self.encoder = mechanism.encode
+                self.encoder = mechanism.encode_many
                 self.command_encoder = mechanism.encode_command
+                self.overhead = mechanism.frame_overhead
             else:
-                self.encoder = encode_message
+                self.encoder = _clear_many
                 self.command_encoder = _clear_command
+                self.overhead = 0
 
     def deliver_many(self, msgs: list[Msg], enc: list) -> int:
         return Pipe.deliver_many(self, msgs, enc)  # each connection encrypts with its own keys and nonces
@@ -67,12 +81,16 @@ class WrappedStreamPipe(StreamPipe):
             nmsgs = self.nmsgs
             if (hwm and nmsgs >= hwm) or not self.alive:
                 return False
-            frames = [msg] if type(msg) is bytes else msg
-            encoder = self.encoder
-            if self.ready and encoder is not None:
-                self.nbytes += encoder(frames, self.chunks)
-            else:
-                self.held.append(frames)
+            self.held.append(msg)
+            if self.ready:  # count its wire size now; it is encoded with the batch it is written in
+                ov = self.overhead
+                if isinstance(msg, bytes):
+                    size = len(msg) + ov
+                    self.nbytes += size + (2 if size < 256 else 9)
+                else:
+                    for frame in msg:
+                        size = len(frame) + ov
+                        self.nbytes += size + (2 if size < 256 else 9)
             self.nmsgs = nmsgs = nmsgs + 1
             self.msgs_out += 1
             if self.flush_requested:
@@ -90,31 +108,57 @@ class WrappedStreamPipe(StreamPipe):
         return True
 
     def _encode_one(self, msg: Msg) -> None:
+        """Queue one message, encoded by the mechanism, after what is queued (wlock held, the
+        connection ready); for the conflating pipes, off the hot path."""
         encoder = self.encoder
         assert encoder is not None, "only once the connection is ready"
-        frames: list = [msg] if isinstance(msg, bytes) else msg
-        self.nbytes += encoder(frames, self.chunks)
+        self._seal()  # anything held goes first: nonces rise in wire order
+        self.nbytes += encoder([msg], self.chunks)
         self.nmsgs += 1
+
+    def _seal(self) -> None:
+        """Encode the held messages, in order, after what is queued (wlock held, connection ready:
+        their size is counted already)."""
+        held = self.held
+        if held and self.ready:
+            encoder = self.encoder
+            assert encoder is not None, "use(mechanism) comes before set_ready()"
+            self.held = []
+            encoder(held, self.chunks)
+
+    def _write(self) -> None:
+        self._seal()
+        super()._write()
+
+    def _control(self, data: bytes) -> None:
+        # the held messages were sent first: they go first (``data`` was encoded under this lock
+        # after them, so nonces still rise in wire order)
+        self._seal()
+        super()._control(data)
 
     def write_output(self, conn: Connection) -> None:
         with self.wlock:
+            self._seal()  # messages sent before this output take their nonces first
             data = conn.data_to_send()  # encodes post-handshake commands: under the lock
             if data:
                 self._control(data)
 
     def write_command(self, name: bytes, data: bytes) -> None:
         with self.wlock:
+            self._seal()
             if self.command_encoder is not None:  # None: no connection is up to take it
                 self._control(self.command_encoder(bytes((len(name),)) + name + data))
 
     def subscription(self, subscribe: bool, topic: bytes) -> None:
         if self.sub_ready:
             with self.wlock:
+                self._seal()
                 self._control(self._subscription_bytes(subscribe, topic))
 
     def send_subscriptions(self, topics: list[bytes]) -> None:
         if topics:
             with self.wlock:
+                self._seal()
                 self._control(b"".join(self._subscription_bytes(True, t) for t in topics))
         self.sub_ready = True
 
@@ -143,11 +187,14 @@ class WrappedStreamPipe(StreamPipe):
             held, self.held = self.held, []
             encoder = self.encoder
             assert encoder is not None, "use(mechanism) comes before set_ready()"
-            for frames in held:
-                self.nbytes += encoder(frames, self.chunks)
+            if held:
+                self.nbytes += encoder(held, self.chunks)
             self.ready = True
             if not self.want_write:
                 self._write()
 
     def pending_bytes(self) -> int:
-        return super().pending_bytes() + sum(len(f) for frames in self.held for f in frames)
+        if self.ready:  # held messages are counted in nbytes
+            return super().pending_bytes()
+        held = sum(len(m) if isinstance(m, bytes) else sum(len(f) for f in m) for m in self.held)
+        return super().pending_bytes() + held

@@ -565,13 +565,16 @@ class Connection:
     # ------------------------------------------------------------------ wrapped traffic (CURVE)
 
     def _receive_wrapped(self, data: bytes, out: list) -> list:
-        """Decode frames after the handshake of a mechanism that wraps traffic (bound per instance)."""
+        """Decode frames after the handshake of a mechanism that wraps traffic (bound per instance).
+
+        The complete frames of ``data`` are unwrapped in one call (``Mechanism.decode_spans``: CURVE
+        opens them into one buffer), then handled in order."""
         n = len(data)
         pos = 0
         if self._hdr or self._pflags >= 0:
             pos = self._resume(data, out)
         limit = self._limit
-        deliver = self._deliver_wrapped
+        spans: list[int] = []
         while pos < n:
             flags = data[pos]
             self._check_flags(flags)
@@ -584,8 +587,21 @@ class Connection:
             end = pos + hl + size
             if end > n:
                 break
-            deliver(flags, data[pos + hl : end], out)
+            if flags & 0x01:  # libzmq sends each MESSAGE in a frame of its own: no MORE
+                raise ProtocolError("MORE on a frame that wraps a message")
+            spans.append(pos + hl)
+            spans.append(end)
             pos = end
+        if spans:
+            payload_limit = self._payload_limit
+            frame = self._frame
+            for mflags, payload in self.mechanism.decode_spans(data, spans):
+                if mflags & 0x02:
+                    self._command(payload)
+                elif len(payload) > payload_limit:
+                    raise ProtocolError("message too large")
+                else:
+                    frame(mflags & 0x01, payload, out)
         if pos < n:
             self._stash(data, pos)
         return out

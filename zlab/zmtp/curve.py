@@ -77,6 +77,9 @@ FLAG_COMMAND = 0x02
 """MESSAGE flags bit 1: the payload is a command body (libzmq's ``msg_t::command``)."""
 
 _MESSAGE = b"\x07MESSAGE"
+#: ``open_spans`` opens the frames one by one while its spans list has at most this many entries
+#: (two per frame): the one buffer of the bulk path costs ~2 us to set up
+SPANS_ONE_BY_ONE = 8
 _VERSION = b"\x01\x00"
 _HELLO_PADDING = bytes(72)
 _NONCE_MAX = (1 << 64) - 1
@@ -84,6 +87,8 @@ _NONCE_MAX = (1 << 64) - 1
 _SHORT = tuple(bytes((0, n)) for n in range(256))
 _LONG = b"\x02"
 _FLAG_OCTET = (b"\x00", b"\x01", b"\x02", b"\x03")
+# the MAC slot (boxed in place) and the flags octet of a MESSAGE frame: last frame, or MORE follows
+_MAC_FLAGS = (bytes(16) + b"\x00", bytes(16) + b"\x01")
 
 
 def available() -> bool:
@@ -196,22 +201,20 @@ class CurveCodec:
             )
             head = _SHORT[size] if size < 256 else _LONG + size.to_bytes(8, "big")
             return head + _MESSAGE + short + box
-        if size < 256:
-            hl = 2
-            buf = bytearray(2 + size)
-            buf[1] = size
-        else:
-            hl = 9
-            buf = bytearray(9 + size)
-            buf[0] = 2
-            buf[1:9] = size.to_bytes(8, "big")
-        buf[hl : hl + 16] = _MESSAGE + short
-        m = hl + 32  # plaintext (flags + payload) after the 16-octet MAC slot; boxed in place
-        buf[m] = flags
-        buf[m + 1 :] = payload
-        at = _addressof((_char * len(buf)).from_buffer(buf))
-        _lib.crypto_box_easy_afternm(at + hl + 16, at + m, size - 32, self._send_prefix + short, self._key)
-        return buf
+        head = _SHORT[size] if size < 256 else _LONG + size.to_bytes(8, "big")
+        hl = len(head)
+        # a ctypes buffer has its address at hand (a bytearray needs from_buffer: 0.8 us); the
+        # plaintext (flags + payload) is boxed from a joined copy into the buffer after the nonce
+        buf = (_char * (hl + size))()
+        buf[: hl + 16] = head + _MESSAGE + short  # type: ignore[call-overload]
+        _lib.crypto_box_easy_afternm(
+            _addressof(buf) + hl + 16,
+            _FLAG_OCTET[flags] + payload,
+            size - 32,
+            self._send_prefix + short,
+            self._key,
+        )
+        return buf.raw
 
     def open(self, body: bytes) -> tuple[int, bytes]:
         """The (flags, payload) of a MESSAGE command body from the peer."""
@@ -229,24 +232,146 @@ class CurveCodec:
         if _lib is None:
             plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
         else:
-            plain = bytearray(size - 32)
             if type(body) is not bytes:
                 body = bytes(body)
+            out = (_char * (size - 32))()
             if _lib.crypto_box_open_easy_afternm(
-                _addressof((_char * len(plain)).from_buffer(plain)),
-                _cast(body, _void_p).value + 16,
-                size - 16,
-                self._recv_prefix + short,
-                self._key,
+                _addressof(out), body[16:], size - 16, self._recv_prefix + short, self._key
             ):
                 raise ProtocolError("CURVE: cannot open MESSAGE", Code.ZMTP_CRYPTOGRAPHIC)
+            plain = out.raw
         self._peer_nonce = n
         flags = plain[0]
         if flags & ~(FLAG_MORE | FLAG_COMMAND):
             raise ProtocolError(
                 f"CURVE: reserved MESSAGE flags set: {flags:#04x}", Code.ZMTP_MALFORMED_COMMAND_MESSAGE
             )
-        return flags, bytes(plain[1:]) if _lib is not None else plain[1:]
+        return flags, plain[1:]
+
+    def encode_many(self, msgs: Sequence[Sequence[bytes] | bytes], out: list) -> int:
+        """Append the wire frames of several messages (each a list of frames, or one ``bytes``) to
+        `out`, in order, as ONE buffer; return its size.
+
+        The batch is laid out in a single ``bytearray`` (per frame: header, MESSAGE, nonce, a MAC slot,
+        flags + payload) by one join, then each frame is boxed in place: per frame one libsodium call
+        and no Python object beyond its nonce, where ``frame`` allocates and wraps a buffer per frame.
+        """
+        if _lib is None:
+            return sum(self.encode([m] if isinstance(m, bytes) else m, out) for m in msgs)
+        if len(msgs) == 1 and isinstance(msgs[0], bytes):  # one frame (the latency path)
+            chunk = self.frame(msgs[0])
+            out.append(chunk)
+            return len(chunk)
+        pieces: list = []
+        add = pieces.append
+        plains: list[int] = []  # per frame: offset of the MAC slot, then flags + payload length
+        mark = plains.append
+        n = first = self._send_nonce
+        pos = 0
+        for frames in msgs:
+            if isinstance(frames, bytes):  # one frame, the common case
+                length = len(frames)
+                size = length + MESSAGE_MIN
+                if size < 256:
+                    add(_SHORT[size])
+                    pos += 18
+                else:
+                    add(_LONG + size.to_bytes(8, "big"))
+                    pos += 25
+                add(_MESSAGE)
+                add(n.to_bytes(8, "big"))
+                add(_MAC_FLAGS[0])
+                add(frames)
+                mark(pos)
+                mark(length + 1)
+                pos += 17 + length
+                n += 1
+                continue
+            last = len(frames) - 1
+            for i, payload in enumerate(frames):
+                length = len(payload)
+                size = length + MESSAGE_MIN
+                if size < 256:
+                    add(_SHORT[size])
+                    pos += 18
+                else:
+                    add(_LONG + size.to_bytes(8, "big"))
+                    pos += 25
+                add(_MESSAGE)
+                add(n.to_bytes(8, "big"))
+                add(_MAC_FLAGS[1 if i < last else 0])
+                add(payload)
+                mark(pos)
+                mark(length + 1)
+                pos += 17 + length
+                n += 1
+        if not plains:
+            return 0
+        if n - 1 > _NONCE_MAX:
+            raise ProtocolError("CURVE: nonce counter exhausted")
+        self._send_nonce = n
+        buf = bytearray().join(pieces)
+        at = _addressof((_char * pos).from_buffer(buf))
+        box = _lib.crypto_box_easy_afternm
+        prefix = self._send_prefix
+        key = self._key
+        n = first
+        for j in range(0, len(plains), 2):
+            mac = at + plains[j]
+            box(mac, mac + 16, plains[j + 1], prefix + n.to_bytes(8, "big"), key)
+            n += 1
+        out.append(buf)
+        return pos
+
+    def open_spans(self, data: bytes, spans: Sequence[int]) -> list[tuple[int, bytes]]:
+        """``open`` of the MESSAGE bodies ``data[spans[i]:spans[i + 1]]`` (i even), in order.
+
+        Every box is opened into one buffer (one allocation, one libsodium call per frame), which
+        becomes one ``bytes`` that the payloads are sliced from.
+        """
+        if _lib is None or type(data) is not bytes or len(spans) <= SPANS_ONE_BY_ONE:
+            return [self.open(data[spans[i] : spans[i + 1]]) for i in range(0, len(spans), 2)]
+        total = 0
+        for i in range(0, len(spans), 2):
+            size = spans[i + 1] - spans[i]
+            if data[spans[i] : spans[i] + 8] != _MESSAGE:
+                raise ProtocolError("CURVE: expected a MESSAGE command", Code.ZMTP_UNEXPECTED_COMMAND)
+            if size < MESSAGE_MIN:
+                raise ProtocolError("CURVE: MESSAGE too short", Code.ZMTP_MALFORMED_COMMAND_MESSAGE)
+            total += size - 32
+        plain = bytearray(total)
+        dst = _addressof((_char * total).from_buffer(plain))
+        box_open = _lib.crypto_box_open_easy_afternm
+        prefix = self._recv_prefix
+        key = self._key
+        last = self._peer_nonce
+        off = 0
+        for i in range(0, len(spans), 2):
+            start = spans[i]
+            short = data[start + 8 : start + 16]
+            n = int.from_bytes(short, "big")
+            if n <= last:
+                raise ProtocolError(
+                    "CURVE: MESSAGE nonce not increasing (replayed or reordered)", Code.ZMTP_INVALID_SEQUENCE
+                )
+            size = spans[i + 1] - start
+            if box_open(dst + off, data[start + 16 : start + size], size - 16, prefix + short, key):
+                raise ProtocolError("CURVE: cannot open MESSAGE", Code.ZMTP_CRYPTOGRAPHIC)
+            self._peer_nonce = last = n
+            off += size - 32
+        whole = bytes(plain)
+        out: list[tuple[int, bytes]] = []
+        off = 0
+        for i in range(0, len(spans), 2):
+            end = off + spans[i + 1] - spans[i] - 32
+            flags = whole[off]
+            if flags & ~(FLAG_MORE | FLAG_COMMAND):
+                raise ProtocolError(
+                    f"CURVE: reserved MESSAGE flags set: {flags:#04x}", Code.ZMTP_MALFORMED_COMMAND_MESSAGE
+                )
+            out.append((flags, whole[off + 1 : end]))
+            off = end
+        return out
 
     def encode(self, frames: Sequence[bytes], out: list) -> int:
         """Append the wire chunks of one message to `out` (one MESSAGE frame per message frame, in
@@ -307,6 +432,17 @@ class _Curve(Mechanism):
         if self.codec is None:
             raise ProtocolError("CURVE: MESSAGE before the handshake completed", Code.ZMTP_UNEXPECTED_COMMAND)
         return self.codec.open(body)
+
+    def encode_many(self, msgs: Sequence[Sequence[bytes] | bytes], out: list) -> int:
+        """Append the wire frames of several messages to `out` (one buffer); return the octets appended."""
+        assert self.codec is not None, "CURVE traffic before the handshake"
+        return self.codec.encode_many(msgs, out)
+
+    def decode_spans(self, data: bytes, spans: Sequence[int]) -> list[tuple[int, bytes]]:
+        """``decode`` of several frame bodies of ``data``, in order (see ``CurveCodec.open_spans``)."""
+        if self.codec is None:
+            raise ProtocolError("CURVE: MESSAGE before the handshake completed", Code.ZMTP_UNEXPECTED_COMMAND)
+        return self.codec.open_spans(data, spans)
 
 
 class CurveClient(_Curve):

@@ -58,7 +58,12 @@ connection frames it (``command_frame``) and sends it; received command frames a
    a protocol error the connection raises) and returns the flags (bit 0 MORE, bit 1 COMMAND) and
    the payload: a message frame's body, or (COMMAND) a command body that the connection then
    handles like a clear one. A body the mechanism does not accept (bad nonce, not MESSAGE...)
-   raises ``ProtocolError`` from ``decode``. ``frame_overhead`` (class attribute): octets a wire
+   raises ``ProtocolError`` from ``decode``. In bulk (the throughput path):
+   ``encode_many(msgs, out) -> int`` encodes several whole messages (lists of frames, or one
+   ``bytes`` for a one-frame message) in order, and
+   ``decode_spans(data, spans) -> [(flags, payload)]`` the frame bodies ``data[spans[0]:spans[1]]``,
+   ``data[spans[2]:spans[3]]``...; the defaults call ``encode``/``decode`` per item, a mechanism may do
+   better (CURVE boxes a batch in one buffer). ``frame_overhead`` (class attribute): octets a wire
    frame body adds to its payload, so MAXMSGSIZE can be checked on the frame header.
    Threads: ``encode``/``encode_command`` are called with the sending side serialised (the
    engine's pipe lock) and in wire order; ``decode`` only from the reader. They may keep state
@@ -164,3 +169,13 @@ class Mechanism:
     def decode(self, body: bytes) -> tuple[int, bytes]:
         """One received command frame body: (flags: bit 0 MORE, bit 1 COMMAND; payload)."""
         raise NotImplementedError
+
+    def encode_many(self, msgs: Sequence[Sequence[bytes] | bytes], out: list) -> int:
+        """``encode`` of each message (a list of frames, or one ``bytes``) in order; the octets appended."""
+        encode = self.encode
+        return sum(encode([m] if isinstance(m, bytes) else m, out) for m in msgs)
+
+    def decode_spans(self, data: bytes, spans: Sequence[int]) -> list[tuple[int, bytes]]:
+        """``decode`` of the frame bodies ``data[spans[i]:spans[i + 1]]`` (i even), in order."""
+        decode = self.decode
+        return [decode(data[spans[i] : spans[i + 1]]) for i in range(0, len(spans), 2)]
