@@ -28,6 +28,7 @@ from zlab.io.link import SocketLink
 from zlab.io.transport import Connecter, Listener
 from zlab.options import Options
 from zlab.pipe import WakeFd
+from zlab.sockets.pubsub import XSub
 from zlab.utils.monitor import MonitorEmitter
 from zlab.utils.statistics import Statistics, peer_row
 
@@ -100,7 +101,7 @@ class Socket:
         object.__setattr__(self, "options", options)
         object.__setattr__(self, "core", core)
         link = SocketLink(options, core.attach, core.detach, core.attach_on_connect)
-        if hasattr(core, "subscriptions"):  # SUB, XSUB: connections send these when they are made
+        if isinstance(core, XSub):  # SUB, XSUB: connections send these when they are made
             link.subscriptions = core.subscriptions
             link.sub_lock = core.sub_lock
         link.zap = context._zap_client
