@@ -5,6 +5,7 @@ forms), ``poll`` and ``Poller.poll`` return ``asyncio.Future`` objects; RCVTIMEO
 waiting call with ``zlab.Again``.
 
 How it works (rules):
+
 - Layer L3. An asyncio ``Socket`` *is* a ``zlab.Socket`` (a subclass) over the same routing core: every
   operation is the blocking API's own call made with ``NOBLOCK``. There is no second implementation of
   the socket types, so the semantics are the blocking API's.
