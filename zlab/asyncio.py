@@ -417,9 +417,7 @@ class Socket(_SyncSocket):
             self._a_sendq, (fut, call, args, None, self._a_timer(fut, self._sndtimeo), None), False
         )
 
-    def send(
-        self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
-    ) -> Any:
+    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> Any:
         """A future that resolves once the frame is queued (with SNDMORE, more frames follow)."""
         return self._a_send(_SyncSocket.send, (self, data, flags | NOBLOCK, copy, track), flags)
 
@@ -444,9 +442,7 @@ class Socket(_SyncSocket):
         """Send an object as JSON."""
         return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
 
-    def send_pyobj(
-        self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kw: Any
-    ) -> Any:
+    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kw: Any) -> Any:
         """Send a picklable object (trusted peers only)."""
         return self.send(pickle.dumps(obj, protocol), flags)
 
