@@ -417,7 +417,16 @@ class Socket(_SyncSocket):
             self._a_sendq, (fut, call, args, None, self._a_timer(fut, self._sndtimeo), None), False
         )
 
-    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any) -> Any:
+    def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,  # accepted as by the blocking send (draft sockets only)
+        group: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """A future that resolves once the frame is queued (with SNDMORE, more frames follow)."""
         return self._a_send(_SyncSocket.send, (self, data, flags | NOBLOCK, copy, track), flags)
 

@@ -67,7 +67,7 @@ class WrappedStreamPipe(StreamPipe):
             nmsgs = self.nmsgs
             if (hwm and nmsgs >= hwm) or not self.alive:
                 return False
-            frames = [msg] if type(msg) is bytes else msg
+            frames = [msg] if isinstance(msg, bytes) else msg
             encoder = self.encoder
             if self.ready and encoder is not None:
                 self.nbytes += encoder(frames, self.chunks)
