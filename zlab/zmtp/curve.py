@@ -44,8 +44,8 @@ try:  # the MESSAGE fast path: PyNaCl's own libsodium, boxes built in place
     # Called through ctypes.PyDLL, which keeps the GIL: a box of a small message takes ~1 us, and
     # releasing the GIL for it (as cffi and nacl.bindings do) hands the interpreter to the I/O
     # thread on every call: ~30 us per message when that thread is busy.
-    _lib = ctypes.PyDLL(_sodium.__file__)
-    for _fn in (_lib.crypto_box_easy_afternm, _lib.crypto_box_open_easy_afternm):
+    _dll = ctypes.PyDLL(_sodium.__file__)
+    for _fn in (_dll.crypto_box_easy_afternm, _dll.crypto_box_open_easy_afternm):
         _fn.argtypes = (
             ctypes.c_void_p,
             ctypes.c_void_p,
@@ -58,6 +58,7 @@ try:  # the MESSAGE fast path: PyNaCl's own libsodium, boxes built in place
     _addressof = ctypes.addressof
     _cast = ctypes.cast
     _void_p = ctypes.c_void_p
+    _lib: ctypes.PyDLL | None = _dll
 except (ImportError, OSError, AttributeError):  # pragma: no cover - another PyNaCl layout
     _lib = None
 
@@ -227,14 +228,16 @@ class CurveCodec:
                 "CURVE: MESSAGE nonce not increasing (replayed or reordered)", Code.ZMTP_INVALID_SEQUENCE
             )
         if _lib is None:
-            plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
+            plain: bytes | bytearray = _open_afternm(
+                body[16:], self._recv_prefix + short, self._key, "MESSAGE"
+            )
         else:
             plain = bytearray(size - 32)
             if type(body) is not bytes:
                 body = bytes(body)
             if _lib.crypto_box_open_easy_afternm(
                 _addressof((_char * len(plain)).from_buffer(plain)),
-                _cast(body, _void_p).value + 16,
+                _cast(body, _void_p).value + 16,  # type: ignore[arg-type,operator]  # bytes pass as char*, never NULL
                 size - 16,
                 self._recv_prefix + short,
                 self._key,
@@ -246,7 +249,7 @@ class CurveCodec:
             raise ProtocolError(
                 f"CURVE: reserved MESSAGE flags set: {flags:#04x}", Code.ZMTP_MALFORMED_COMMAND_MESSAGE
             )
-        return flags, bytes(plain[1:]) if _lib is not None else plain[1:]
+        return flags, bytes(plain[1:]) if isinstance(plain, bytearray) else plain[1:]
 
     def encode(self, frames: Sequence[bytes], out: list) -> int:
         """Append the wire chunks of one message to `out` (one MESSAGE frame per message frame, in
