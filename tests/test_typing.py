@@ -28,7 +28,9 @@ def test_option_kinds_match_the_option_table() -> None:
     as_int = set(typing.get_args(IntOption))
     assert not as_bytes & as_int
     readable = {opt: spec for opt, spec in OPTION_SPECS.items() if opt not in _CURVE_KEYS}
-    want_bytes = {opt for opt, spec in readable.items() if spec.kind == "bytes"} | {SocketOption.LAST_ENDPOINT}
+    want_bytes = {opt for opt, spec in readable.items() if spec.kind == "bytes"} | {
+        SocketOption.LAST_ENDPOINT
+    }
     assert as_bytes == want_bytes, "update zlab.options.BytesOption"
     assert as_int <= {opt for opt, spec in readable.items() if spec.kind != "bytes"} | _FACADE_INTS
 
@@ -40,7 +42,11 @@ def test_getsockopt_returns_what_its_kind_says() -> None:
         s = ctx.socket(zlab.DEALER)
         s.linger = 0
         for option in typing.get_args(BytesOption):
-            if option not in (SocketOption.PLAIN_USERNAME, SocketOption.PLAIN_PASSWORD, SocketOption.ZAP_DOMAIN):
+            if option not in (
+                SocketOption.PLAIN_USERNAME,
+                SocketOption.PLAIN_PASSWORD,
+                SocketOption.ZAP_DOMAIN,
+            ):
                 assert isinstance(s.getsockopt(option), bytes), option
         for option in typing.get_args(IntOption):
             assert isinstance(s.getsockopt(option), int), option
@@ -72,9 +78,16 @@ def test_user_code_type_checks_against_zlab(tmp_path: Path) -> None:
     program = tmp_path / "user.py"
     program.write_text(textwrap.dedent(USER_CODE))
     out, err, status = api.run(
-        [str(program), "--cache-dir", str(tmp_path / "cache"), "--no-error-summary", "--follow-imports=silent"]
+        [
+            str(program),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-error-summary",
+            "--follow-imports=silent",
+        ]
     )
     errors = [line for line in out.splitlines() if ": error:" in line]
     # exactly the deliberate mistake: an int option read into a str
+    assert status == 1, out + err
     assert len(errors) == 1, out + err
     assert "user.py:11:" in errors[0] and "int" in errors[0], errors
