@@ -32,6 +32,8 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 # -- API pages ------------------------------------------------------------------------------------------
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# getsockopt's option kinds by name, not as the long Literal they stand for
+autodoc_type_aliases = {"BytesOption": "zlab.options.BytesOption", "IntOption": "zlab.options.IntOption"}
 autodoc_default_options = {"members": True, "show-inheritance": True}
 # Every reference must resolve (nitpicky), except to other projects: the build is offline, with no
 # inventory of theirs, so those stay plain text. A few internal types appear in public signatures.
