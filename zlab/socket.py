@@ -16,7 +16,8 @@ import json
 import pickle
 import random
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from zlab import sockets as _sockets
 from zlab.constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
@@ -26,8 +27,9 @@ from zlab.io.endpoint import parse
 from zlab.io.inproc import InprocPipe
 from zlab.io.link import SocketLink
 from zlab.io.transport import Connecter, Listener
-from zlab.options import Options
-from zlab.pipe import WakeFd
+from zlab.options import BytesOption, IntOption, Options
+from zlab.pipe import Msg, WakeFd
+from zlab.sockets.base import SocketCore
 from zlab.sockets.pubsub import XSub
 from zlab.utils.monitor import MonitorEmitter
 from zlab.utils.statistics import Statistics, peer_row
@@ -91,6 +93,25 @@ class Socket:
             "__weakref__",
         }
     )
+    # Their types (set with object.__setattr__ in __init__, since attribute writes are options).
+    context: SocketContext
+    options: Options
+    core: SocketCore
+    link: SocketLink
+    _closed: bool
+    _parts: list[bytes] | None
+    _rparts: list[bytes] | None
+    _sndtimeo: float | None
+    _rcvtimeo: float | None
+    _bound: dict[str, Any]
+    _connected: dict[str, list[Any]]
+    _last_endpoint: bytes
+    _wake_fd: WakeFd | None
+    _wake_lock: threading.Lock
+    _monitor: MonitorEmitter | None
+    _monitor_socket: Socket | None
+    _csend: Callable[[Msg, float | None], object]
+    _crecv: Callable[[float | None], Msg]
 
     def __init__(self, context: SocketContext, socket_type: int) -> None:
         if isinstance(socket_type, bool) or not isinstance(socket_type, int):
@@ -189,7 +210,7 @@ class Socket:
         self._check()
         ep = parse(addr, bind=True, ipv6=self.options.ipv6)
         if ep.transport == "inproc":
-            self.context.inproc.bind(ep.address, self.link)
+            self.context.inproc.bind(ep.address, self.link)  # type: ignore[arg-type]  # inproc: a str
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
             return
@@ -227,7 +248,7 @@ class Socket:
                 raise ZMQError(Errno.EINVAL, f"CONNECT_ROUTING_ID {peer_id!r} already names a peer")
             self.options.connect_routing_id = b""
         if ep.transport == "inproc":
-            handle: Any = self.context.inproc.connect(ep.address, self.link, peer_id)
+            handle: Any = self.context.inproc.connect(ep.address, self.link, peer_id)  # type: ignore[arg-type]  # inproc: a str
         else:
             handle = Connecter(self.context.reactor, self.link, ep, peer_id)
         self._connected.setdefault(ep.text, []).append(handle)
@@ -400,7 +421,7 @@ class Socket:
         """Receive one frame; RCVMORE tells whether more frames of the message follow."""
         if self._rparts is None and not self._closed:  # the fast path: a new message
             msg = self._crecv(0 if flags else self._rcvtimeo)
-            if type(msg) is bytes:
+            if isinstance(msg, bytes):
                 return msg if copy else self._frame(msg, False)
             rest = msg[:0:-1]  # the other frames, reversed so that pop() takes the next one
             if rest:
@@ -410,7 +431,7 @@ class Socket:
             rparts = self._rparts
             if not rparts:
                 self._check()  # closed
-            data = rparts.pop()
+            data = rparts.pop()  # type: ignore[union-attr]  # None only when closed: _check() raised
             if not rparts:
                 object.__setattr__(self, "_rparts", None)
         if copy:
@@ -491,8 +512,15 @@ class Socket:
             attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
             object.__setattr__(self, attr, Options.seconds(int(value)))
 
-    def getsockopt(self, option: int) -> Any:
-        """Read a socket option."""
+    @overload
+    def getsockopt(self, option: BytesOption) -> bytes: ...
+    @overload
+    def getsockopt(self, option: IntOption) -> int: ...
+    @overload
+    def getsockopt(self, option: int) -> int | bytes: ...
+    def getsockopt(self, option: int) -> int | bytes:
+        """Read a socket option: bytes for the identity, credential and endpoint options, else an int
+        (bools as 0/1), as in pyzmq."""
         option = int(option)
         if option == SocketOption.LAST_ENDPOINT:
             return self._last_endpoint
@@ -538,8 +566,11 @@ class Socket:
         self.setsockopt(option, value.encode(encoding))
 
     def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
-        """Read a bytes option as str."""
-        return self.getsockopt(option).decode(encoding)
+        """Read a bytes option as str (TypeError for an int option, as in pyzmq)."""
+        value = self.getsockopt(option)
+        if not isinstance(value, bytes):
+            raise TypeError(f"option {option} is an int, not a string")
+        return value.decode(encoding)
 
     set_string = setsockopt_string
     get_string = getsockopt_string
