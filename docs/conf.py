@@ -65,4 +65,5 @@ nb_merge_streams = True
 smartquotes = False  # "--quick" stays two hyphens
 html_theme = "furo"
 html_title = f"zlab {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["zlab.css"]
