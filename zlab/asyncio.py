@@ -5,6 +5,7 @@ forms), ``poll`` and ``Poller.poll`` return ``asyncio.Future`` objects; RCVTIMEO
 waiting call with ``zlab.Again``.
 
 How it works (rules):
+
 - Layer L3. An asyncio ``Socket`` *is* a ``zlab.Socket`` (a subclass) over the same routing core: every
   operation is the blocking API's own call made with ``NOBLOCK``. There is no second implementation of
   the socket types, so the semantics are the blocking API's.
@@ -200,7 +201,7 @@ class Socket(_SyncSocket):
             self.__dict__ = context.__dict__  # one state, so both APIs see every message and option
             if "_a_recvq" in self.__dict__:  # a second view of the same socket shares the first's waiters
                 return
-            self._a_borrowed = context  # keeps the blocking object (the owner) alive
+            self._a_borrowed: _SyncSocket | None = context  # keeps the blocking object (the owner) alive
         else:
             super().__init__(context, socket_type)
             self._a_borrowed = None
@@ -364,11 +365,11 @@ class Socket(_SyncSocket):
             self._a_recvq, (fut, call, args, post, self._a_timer(fut, self._rcvtimeo), back), True
         )
 
-    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:  # type: ignore[override]
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """A future for the next frame (RCVMORE tells whether more frames of its message follow)."""
         return self._a_recv(_SyncSocket.recv, (self, flags | NOBLOCK, copy, track), flags, None, "frame")
 
-    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:  # type: ignore[override]
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """A future for every frame of the next message."""
         return self._a_recv(
             _recv_multipart_now, (self, flags | NOBLOCK, copy, track), flags, None, "multipart"
@@ -379,7 +380,7 @@ class Socket(_SyncSocket):
         or the buffer's size, as ``zlab.Socket.recv_into``)."""
         return self._a_recv(_recv_into_now, (self, buffer, nbytes, flags | NOBLOCK), flags, None, None)
 
-    def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> Any:  # type: ignore[override]
+    def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> Any:
         """A future for the next frame, decoded."""
         return self._a_recv(
             _SyncSocket.recv, (self, flags | NOBLOCK), flags, lambda b: b.decode(encoding), "frame"
@@ -387,17 +388,17 @@ class Socket(_SyncSocket):
 
     recv_unicode = recv_string
 
-    def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:  # type: ignore[override]
+    def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:
         """A future for the next frame, parsed as JSON."""
         return self._a_recv(
             _SyncSocket.recv, (self, flags | NOBLOCK), flags, lambda b: json.loads(b, **kwargs), "frame"
         )
 
-    def recv_pyobj(self, flags: int = 0) -> Any:  # type: ignore[override]
+    def recv_pyobj(self, flags: int = 0) -> Any:
         """A future for the next frame, unpickled (trusted peers only)."""
         return self._a_recv(_SyncSocket.recv, (self, flags | NOBLOCK), flags, pickle.loads, "frame")
 
-    def recv_serialized(self, deserialize: Any, flags: int = 0, copy: bool = True) -> Any:  # type: ignore[override]
+    def recv_serialized(self, deserialize: Any, flags: int = 0, copy: bool = True) -> Any:
         """A future for ``deserialize(frames)`` of the next message."""
         return self._a_recv(
             _recv_multipart_now, (self, flags | NOBLOCK, copy), flags, deserialize, "multipart"
@@ -421,20 +422,27 @@ class Socket(_SyncSocket):
             self._a_sendq, (fut, call, args, None, self._a_timer(fut, self._sndtimeo), None), False
         )
 
-    def send(  # type: ignore[override]
-        self, data: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+    def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,  # accepted as by the blocking send (draft sockets only)
+        group: str | None = None,
+        **kwargs: Any,
     ) -> Any:
         """A future that resolves once the frame is queued (with SNDMORE, more frames follow)."""
         return self._a_send(_SyncSocket.send, (self, data, flags | NOBLOCK, copy, track), flags)
 
-    def send_multipart(  # type: ignore[override]
+    def send_multipart(
         self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
     ) -> Any:
         """A future that resolves once the whole message is queued."""
         parts = list(msg_parts)  # a generator must not be consumed by a failed attempt
         return self._a_send(_SyncSocket.send_multipart, (self, parts, flags | NOBLOCK, copy, track), flags)
 
-    def send_string(  # type: ignore[override]
+    def send_string(
         self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kw: Any
     ) -> Any:
         """Send a str, encoded."""
@@ -444,22 +452,20 @@ class Socket(_SyncSocket):
 
     send_unicode = send_string
 
-    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> Any:  # type: ignore[override]
+    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> Any:
         """Send an object as JSON."""
         return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
 
-    def send_pyobj(  # type: ignore[override]
-        self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kw: Any
-    ) -> Any:
+    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kw: Any) -> Any:
         """Send a picklable object (trusted peers only)."""
         return self.send(pickle.dumps(obj, protocol), flags)
 
-    def send_serialized(self, msg: Any, serialize: Any, flags: int = 0, copy: bool = True, **kw: Any) -> Any:  # type: ignore[override]
+    def send_serialized(self, msg: Any, serialize: Any, flags: int = 0, copy: bool = True, **kw: Any) -> Any:
         """Send ``serialize(msg)`` (a list of frames) as one message."""
         return self.send_multipart(serialize(msg), flags, copy)
 
     # -- polling and closing -------------------------------------------------------------------
-    def poll(self, timeout: int | None = None, flags: int = POLLIN) -> Any:  # type: ignore[override]
+    def poll(self, timeout: int | None = None, flags: int = POLLIN) -> Any:
         """A future for the events among ``flags`` that are ready within ``timeout`` ms (0 if none)."""
         self._check()
         poller = Poller()
@@ -474,7 +480,7 @@ class Socket(_SyncSocket):
             if f.cancelled():
                 outer.cancel()
             elif f.exception() is not None:
-                outer.set_exception(f.exception())  # type: ignore[arg-type]
+                outer.set_exception(f.exception())
             else:
                 outer.set_result(dict(f.result()).get(self, 0))
 
@@ -523,7 +529,7 @@ def _expire(fut: asyncio.Future) -> None:
 class Poller(_SyncPoller):
     """Poll zlab sockets (asyncio or blocking) and file descriptors; ``poll()`` returns a future."""
 
-    def poll(self, timeout: float | None = None) -> Any:  # type: ignore[override]
+    def poll(self, timeout: float | None = None) -> Any:
         """A future for ``[(socket_or_fd, events), ...]``, resolved when any is ready or after
         ``timeout`` ms (``None`` or negative: no limit) with what is ready then (maybe ``[]``)."""
         loop = _loop()

@@ -214,7 +214,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             for (impl, api, mech, transport, pattern, reason), group in rows.groupby(
                 ["impl", "api", "mechanism", "transport", "pattern", "failure_reason"], sort=False
             ):
-                name = impl if api == "sync" else f"{impl}/{api}"
+                name = str(impl) if api == "sync" else f"{impl}/{api}"
                 name += "" if mech == "null" else f"+{mech}"
                 print(f"  {name} {transport} {pattern} (x{len(group)}): {reason}")
     busy = frame["foreign_cpu_pct"].dropna()
@@ -246,7 +246,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     rep = zctx.socket(zmq.REP)
     rep.setsockopt(zmq.LINGER, 0)
     rep.bind("tcp://127.0.0.1:*")
-    endpoint = rep.getsockopt(zmq.LAST_ENDPOINT).decode().rstrip("\0")
+    endpoint = rep.getsockopt_string(zmq.LAST_ENDPOINT).rstrip("\0")
     stop = threading.Event()
 
     def echo() -> None:

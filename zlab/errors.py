@@ -9,7 +9,7 @@ import os
 
 from zlab.constants import Errno, ProtocolErrorCode
 
-_ZMQ_MESSAGES = {
+_ZMQ_MESSAGES: dict[int, str] = {
     Errno.EFSM: "Operation cannot be accomplished in current state",
     Errno.ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
     Errno.ETERM: "Context was terminated",

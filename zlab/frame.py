@@ -5,6 +5,7 @@ Owns: the zero-copy frame wrapper and conversion of user data to frame bytes. La
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from zlab.constants import Errno
@@ -65,7 +66,7 @@ class Frame:
     def __len__(self) -> int:
         return len(self._bytes)
 
-    def __bytes__(self) -> bytes:
+    def __bytes__(self) -> builtins.bytes:  # builtins: `bytes` in this class is the property
         return self._bytes
 
     def __buffer__(self, flags: int) -> memoryview:

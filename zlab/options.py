@@ -14,6 +14,7 @@ in libzmq's units (milliseconds, messages, bytes); readers convert. A bad value 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from zlab.constants import Errno, SecurityMechanism, SocketOption, SocketType
 from zlab.errors import ZMQError
@@ -114,6 +115,59 @@ OPTION_SPECS: dict[int, OptionSpec] = {
         "stream_notify", "bool", strict=True, writeonly=True, types=frozenset({_T.STREAM})
     ),
 }
+
+#: The options ``Socket.getsockopt`` returns as bytes, and as int (bools as 0/1), for type checkers:
+#: ``s.getsockopt(zlab.LAST_ENDPOINT)`` is bytes, ``s.getsockopt(zlab.LINGER)`` an int, any other
+#: option ``int | bytes``. tests/test_typing.py checks them against OPTION_SPECS.
+BytesOption = Literal[
+    _O.ROUTING_ID,
+    _O.BINDTODEVICE,
+    _O.PLAIN_USERNAME,
+    _O.PLAIN_PASSWORD,
+    _O.ZAP_DOMAIN,
+    _O.LAST_ENDPOINT,
+]
+IntOption = Literal[
+    _O.TYPE,
+    _O.THREAD_SAFE,
+    _O.LINGER,
+    _O.SNDHWM,
+    _O.RCVHWM,
+    _O.SNDTIMEO,
+    _O.RCVTIMEO,
+    _O.RECONNECT_IVL,
+    _O.RECONNECT_IVL_MAX,
+    _O.MAXMSGSIZE,
+    _O.IMMEDIATE,
+    _O.BACKLOG,
+    _O.SNDBUF,
+    _O.RCVBUF,
+    _O.HANDSHAKE_IVL,
+    _O.CONNECT_TIMEOUT,
+    _O.TCP_KEEPALIVE,
+    _O.TCP_KEEPALIVE_CNT,
+    _O.TCP_KEEPALIVE_IDLE,
+    _O.TCP_KEEPALIVE_INTVL,
+    _O.TCP_MAXRT,
+    _O.TOS,
+    _O.IPV6,
+    _O.IPV4ONLY,
+    _O.CONFLATE,
+    _O.INVERT_MATCHING,
+    _O.AFFINITY,
+    _O.LOOPBACK_FASTPATH,
+    _O.HEARTBEAT_IVL,
+    _O.HEARTBEAT_TTL,
+    _O.HEARTBEAT_TIMEOUT,
+    _O.MECHANISM,
+    _O.PLAIN_SERVER,
+    _O.ZAP_ENFORCE_DOMAIN,
+    _O.CURVE_SERVER,
+    _O.RCVMORE,
+    _O.EVENTS,
+    _O.FD,
+    _O.HWM,
+]
 
 _MULTICAST = "the multicast transports (pgm, epgm, norm) are not offered"
 _NOT_IN_BUILD = "not in pyzmq's libzmq 4.3.5 build either (draft API)"

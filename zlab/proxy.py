@@ -85,9 +85,9 @@ class _Proxy:
         for name, sock in (("frontend", frontend), ("backend", backend)):
             if not isinstance(sock, Socket):
                 raise TypeError(f"{name} must be a zlab Socket, not {type(sock).__name__}")
-        for name, sock in (("capture", capture), ("control", control)):
-            if sock is not None and not isinstance(sock, Socket):
-                raise TypeError(f"{name} must be a zlab Socket or None, not {type(sock).__name__}")
+        for name, opt in (("capture", capture), ("control", control)):
+            if opt is not None and not isinstance(opt, Socket):
+                raise TypeError(f"{name} must be a zlab Socket or None, not {type(opt).__name__}")
         self.control = control
         self.capture_send = capture.core.send if capture is not None else None
         self.stats: list[int] | None = [0] * 8 if control is not None else None

@@ -17,7 +17,8 @@ import json
 import pickle
 import random
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from zlab import sockets as _sockets
 from zlab.constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
@@ -27,8 +28,10 @@ from zlab.io.endpoint import parse
 from zlab.io.inproc import InprocPipe
 from zlab.io.link import SocketLink
 from zlab.io.transport import Connecter, Listener
-from zlab.options import Options
-from zlab.pipe import WakeFd
+from zlab.options import BytesOption, IntOption, Options
+from zlab.pipe import Msg, WakeFd
+from zlab.sockets.base import SocketCore
+from zlab.sockets.pubsub import XSub
 from zlab.utils.monitor import MonitorEmitter
 from zlab.utils.statistics import Statistics, peer_row
 
@@ -97,6 +100,26 @@ class EndpointContext:
 class Socket:
     """A zlab socket: create it with ``Context.socket(zlab.REQ)``."""
 
+    # Their types (set with object.__setattr__ in __init__, since attribute writes are options).
+    context: SocketContext
+    options: Options
+    core: SocketCore
+    link: SocketLink
+    _closed: bool
+    _parts: list[bytes] | None
+    _rparts: list[bytes] | None
+    _sndtimeo: float | None
+    _rcvtimeo: float | None
+    _bound: dict[str, Any]
+    _connected: dict[str, list[Any]]
+    _last_endpoint: bytes
+    _wake_fd: WakeFd | None
+    _wake_lock: threading.Lock
+    _monitor: MonitorEmitter | None
+    _monitor_socket: Socket | None
+    _csend: Callable[[Msg, float | None], object]
+    _crecv: Callable[[float | None], Msg]
+
     def __init__(self, context: SocketContext, socket_type: int) -> None:
         if isinstance(socket_type, bool) or not isinstance(socket_type, int):
             raise TypeError(f"socket type must be an int such as zlab.REQ, not {socket_type!r}")
@@ -106,7 +129,7 @@ class Socket:
         object.__setattr__(self, "options", options)
         object.__setattr__(self, "core", core)
         link = SocketLink(options, core.attach, core.detach, core.attach_on_connect)
-        if hasattr(core, "subscriptions"):  # SUB, XSUB: connections send these when they are made
+        if isinstance(core, XSub):  # SUB, XSUB: connections send these when they are made
             link.subscriptions = core.subscriptions
             link.sub_lock = core.sub_lock
         link.zap = context._zap_client
@@ -197,7 +220,7 @@ class Socket:
         ep = parse(addr, bind=True, ipv6=self.options.ipv6)
         if ep.transport == "inproc":
             self._check_inproc(ep.text)
-            self.context.inproc.bind(ep.address, self.link)
+            self.context.inproc.bind(ep.address, self.link)  # type: ignore[arg-type]  # inproc: a str
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
             self.core.settle()  # what libzmq does in a bind (XPUB_WELCOME_MSG to the peers attached so far)
@@ -242,7 +265,7 @@ class Socket:
                 raise ZMQError(Errno.EINVAL, f"CONNECT_ROUTING_ID {peer_id!r} already names a peer")
             self.options.connect_routing_id = b""
         if ep.transport == "inproc":
-            handle: Any = self.context.inproc.connect(ep.address, self.link, peer_id)
+            handle: Any = self.context.inproc.connect(ep.address, self.link, peer_id)  # type: ignore[arg-type]  # inproc: a str
         else:
             handle = Connecter(self.context.reactor, self.link, ep, peer_id)
         self._connected.setdefault(ep.text, []).append(handle)
@@ -353,7 +376,7 @@ class Socket:
             data = to_bytes(data)
         # the fast path: a whole message. "routing_id is group" tests both draft arguments for None in
         # one comparison (an int and a str are never the same object; a second test costs ~10 ns)
-        if not flags and self._parts is None and not self._closed and routing_id is group:
+        if not flags and self._parts is None and not self._closed and routing_id is group:  # type: ignore[comparison-overlap]  # see above
             self._csend(data, self._sndtimeo)
             return MessageTracker() if track else None
         if self._closed:
@@ -428,7 +451,7 @@ class Socket:
         """Receive one frame; RCVMORE tells whether more frames of the message follow."""
         if self._rparts is None and not self._closed:  # the fast path: a new message
             msg = self._crecv(0 if flags else self._rcvtimeo)
-            if type(msg) is bytes:
+            if isinstance(msg, bytes):
                 return msg if copy else self._frame(msg, False)
             rest = msg[:0:-1]  # the other frames, reversed so that pop() takes the next one
             if rest:
@@ -438,7 +461,7 @@ class Socket:
             rparts = self._rparts
             if not rparts:
                 self._check()  # closed
-            data = rparts.pop()
+            data = rparts.pop()  # type: ignore[union-attr]  # None only when closed: _check() raised
             if not rparts:
                 object.__setattr__(self, "_rparts", None)
         if copy:
@@ -544,8 +567,15 @@ class Socket:
             attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
             object.__setattr__(self, attr, Options.seconds(int(value)))
 
-    def getsockopt(self, option: int) -> Any:
-        """Read a socket option."""
+    @overload
+    def getsockopt(self, option: BytesOption) -> bytes: ...
+    @overload
+    def getsockopt(self, option: IntOption) -> int: ...
+    @overload
+    def getsockopt(self, option: int) -> int | bytes: ...
+    def getsockopt(self, option: int) -> int | bytes:
+        """Read a socket option: bytes for the identity, credential and endpoint options, else an int
+        (bools as 0/1), as in pyzmq."""
         option = int(option)
         if option == SocketOption.LAST_ENDPOINT:
             return self._last_endpoint
@@ -593,8 +623,11 @@ class Socket:
         self.setsockopt(option, value.encode(encoding))
 
     def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
-        """Read a bytes option as str."""
-        return self.getsockopt(option).decode(encoding)
+        """Read a bytes option as str (TypeError for an int option, as in pyzmq)."""
+        value = self.getsockopt(option)
+        if not isinstance(value, bytes):
+            raise TypeError(f"option {option} is an int, not a string")
+        return value.decode(encoding)
 
     set_string = setsockopt_unicode = setsockopt_string
     get_string = getsockopt_unicode = getsockopt_string

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -126,11 +127,14 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
     exps = [experiments] if isinstance(experiments, Experiment) else list(experiments)
     description = " / ".join(e.question for e in exps)
     args = build_parser(description).parse_args(argv)
+    plots: ModuleType | None = None  # zlab.bench.plots, imported only when drawing
     if not args.no_plot:
         import matplotlib
 
         matplotlib.use("Agg")  # scripts draw to files only, on machines with no display
-        from zlab.bench import plots
+        from zlab.bench import plots as _plots
+
+        plots = _plots
 
     out = Path(args.out)
     total = sum(e.n_cells(args.quick) for e in exps)
@@ -152,10 +156,10 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
         if frame.attrs.get("interrupted"):
             print("interrupted: kept the cells measured so far")
             return 130
-        if not args.no_plot and frame.attrs.get("path"):
+        if plots is not None and frame.attrs.get("path"):
             for path in plots.plot_all(frame.attrs["path"], out / exp.name / "charts", charts=exp.charts):
                 print(f"  chart: {path}")
-    if len(exps) > 1 and not args.no_plot:
+    if len(exps) > 1 and plots is not None:
         for path in plots.plot_all(out, out / "charts"):
             print(f"chart: {path}")
     print(f"done in {time.monotonic() - start:.0f} s")

@@ -112,7 +112,7 @@ def git_info() -> dict[str, Any]:
 def collect(**run_params: Any) -> dict[str, Any]:
     """Everything about this machine and checkout, plus the run's parameters (``run_params``)."""
     try:
-        affinity = len(os.sched_getaffinity(0))
+        affinity: int | None = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         affinity = os.cpu_count()
     try:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib as mpl
 import numpy as np
@@ -161,7 +161,8 @@ def table(frame: pd.DataFrame, pattern: str, mode: str, metric: str) -> pd.DataF
         return pd.DataFrame()
     wide = med.pivot_table(index=["transport", "msg_size_bytes"], columns="impl", values=metric)
     wide = wide.reindex(
-        columns=[i for i in IMPL_STYLE if i in wide.columns] + sorted(set(wide) - set(IMPL_STYLE))
+        columns=[i for i in IMPL_STYLE if i in wide.columns]
+        + sorted({str(c) for c in wide} - set(IMPL_STYLE))
     )
     order = {t: i for i, t in enumerate(TRANSPORT_ORDER)}
     wide = wide.sort_index(key=lambda idx: idx.map(order) if idx.name == "transport" else idx)
@@ -206,7 +207,8 @@ def _cell_counts(frame: pd.DataFrame) -> str:
             continue
         why = rows.groupby(["impl", "failure_reason"], sort=False, dropna=False).size()
         reasons = "; ".join(
-            f"{impl}: {str(reason).split(' (')[0][:60]} x{n}" for (impl, reason), n in why.items()
+            f"{impl}: {str(reason).split(' (')[0][:60]} x{n}"
+            for (impl, reason), n in cast("Iterable[tuple[tuple[str, object], int]]", why.items())
         )
         parts.append(f"{len(rows)} {status} ({reasons})")
     return f"{len(frame)} cell runs: " + ", ".join(parts) + " — failed and skipped cells are left out"
@@ -302,7 +304,7 @@ def _finish(fig: Figure, title: str, frame: pd.DataFrame, meta: dict[str, dict[s
     return fig
 
 
-def _size_axis(ax: Any, sizes: Sequence[int]) -> None:
+def _size_axis(ax: Any, sizes: Iterable[int]) -> None:
     ax.set_xscale("log", base=2)
     ticks = sorted({int(s) for s in sizes})
     if len(ticks) > 6:  # keep every other tick label readable

@@ -144,7 +144,7 @@ class RunWriter:
         self.rows: list[dict[str, Any]] = []
         self._write_meta(complete=False)
 
-    def _replace(self, path: Path, write: Callable[[Path], None]) -> None:
+    def _replace(self, path: Path, write: Callable[[Path], object]) -> None:
         tmp = path.with_name(f".{path.name}.tmp")
         write(tmp)
         os.replace(tmp, path)

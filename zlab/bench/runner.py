@@ -275,7 +275,7 @@ def run_cell(
                 raise CellFailed(f"timeout after {timeout:g} s {coord.waiting_for()}; peers killed")
             for obj in wait([*coord.open, *live], timeout=remaining):
                 if obj in coord.by_conn:
-                    coord.handle(obj)  # type: ignore[arg-type]
+                    coord.handle(obj)
             for obj in [s for s in live if not live[s].is_alive()]:
                 proc = live.pop(obj)
                 coord.drain(roles_of[id(proc)])

@@ -91,7 +91,7 @@ def start_authenticator(impl: str, ctx: Any, security: Security) -> Any:
     if impl == "pyzmq":
         from zmq.auth.thread import ThreadAuthenticator
     else:
-        from zlab.auth.thread import ThreadAuthenticator
+        from zlab.auth.thread import ThreadAuthenticator  # type: ignore[assignment]  # pyzmq's shape
     auth = ThreadAuthenticator(ctx)
     auth.start()
     auth.configure_plain(domain="*", passwords={security.username: security.password})

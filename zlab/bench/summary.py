@@ -11,6 +11,7 @@ over another, per cell), and
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import pandas as pd
 
@@ -31,8 +32,8 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         med = sub.groupby([*CELL_KEYS, "impl"])[metrics].median()
         long = (
-            med.stack()
-            .rename("value")
+            med.stack()  # single-level columns: a Series (the stubs allow a DataFrame)
+            .rename("value")  # type: ignore[call-overload]
             .reset_index()
             .rename(columns={f"level_{len(CELL_KEYS) + 1}": "metric"})
         )
@@ -61,8 +62,8 @@ def ratios(
     return ratio.reset_index(drop=True)
 
 
-def _fmt(value: float, metric: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _fmt(value: float | None, metric: str) -> str:
+    if value is None or math.isnan(value):
         return "-"
     if metric == "msgs_per_s":
         return f"{value / 1e6:.3f}M" if value >= 1e5 else f"{value / 1e3:.1f}k"
@@ -87,7 +88,7 @@ def format_summary(frame: pd.DataFrame) -> str:
     show_mech = set(wide.index.get_level_values("mechanism")) != {"null"}
     rows = []
     for key, values in wide.iterrows():
-        transport, pattern, _mode, size, subs, api, mech, metric = key  # type: ignore[misc]
+        transport, pattern, _mode, size, subs, api, mech, metric = cast("tuple[Any, ...]", key)
         name = pattern if pattern != "pubsub" else f"pubsub x{subs}"
         row = [transport, name, format_size(int(size)), _UNITS.get(metric, metric)]
         if show_mech:

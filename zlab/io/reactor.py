@@ -73,7 +73,7 @@ class _Epoll:
             pass
 
     def poll(self, timeout: float | None) -> list[tuple[Callable[[int], Any] | None, int]]:
-        out = []
+        out: list[tuple[Callable[[int], Any] | None, int]] = []
         handlers = self._handlers
         for fd, ev in self._ep.poll(-1 if timeout is None else timeout):
             mask = (READ if ev & (_select.EPOLLIN | _select.EPOLLHUP | _select.EPOLLERR) else 0) | (
@@ -236,7 +236,7 @@ class Reactor:
         timers = self._timers
         wake_r = self._wake_r
         while not self._stopping:
-            timeout = None
+            timeout: float | None = None
             if commands:
                 timeout = 0
             elif timers:

@@ -139,7 +139,7 @@ class StreamPipe(Pipe):
                     self.peak_out = nmsgs
                 return False
             chunks = self.chunks
-            if type(msg) is bytes:
+            if isinstance(msg, bytes):
                 n = len(msg)
                 if n < 256:
                     chunks.append(_SHORT_LAST[n])
@@ -442,7 +442,7 @@ def _encode_batch(msgs: list[Msg]) -> tuple[bytes, int]:
     """Messages as one buffer of ZMTP frames, and its size."""
     out: list = []
     for msg in msgs:
-        if type(msg) is bytes:
+        if isinstance(msg, bytes):
             n = len(msg)
             out.append(_SHORT_LAST[n] if n < 256 else _LONG_LAST + n.to_bytes(8, "big"))
             out.append(msg)

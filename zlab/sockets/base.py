@@ -140,8 +140,9 @@ class SocketCore:
             sig.wait(seq, remaining)
 
     # -- the per-type API used by the facade --------------------------------------------------
-    def send(self, msg: Msg, timeout: float | None) -> None:
-        """Route one complete message; raise Again if it can't go within ``timeout``."""
+    def send(self, msg: Msg, timeout: float | None) -> Pipe | None:
+        """Route one complete message; raise Again if it can't go within ``timeout``. Returns the pipe
+        it went to where the type knows it (load-balanced sends), else None; the facade ignores it."""
         raise ZMQError(Errno.ENOTSUP, "this socket type cannot send")
 
     def recv(self, timeout: float | None) -> Msg:
@@ -227,11 +228,12 @@ class FairQueue:
         ready = self.ready
         core = self.core
         deadline = None
+        left: float | None  # what is left of the timeout; None: no limit
         while True:
             while not ready.empty():  # announcements already there: no blocking
                 self._admit(ready.get_nowait())
             if self.ring:
-                return
+                return None
             if core.terminated:
                 raise ContextTerminated()
             if core.closed:

@@ -79,7 +79,7 @@ class FanOut:
 
     def targets(self, msg: Msg) -> Any:
         """The pipes ``msg`` goes to: those subscribed to a prefix of it (INVERT_MATCHING: the others)."""
-        matched = self.index.match(msg if type(msg) is bytes else msg[0])
+        matched = self.index.match(msg if isinstance(msg, bytes) else msg[0])
         if self.index.invert:
             return [p for p in self.core.pipes if p not in matched]
         return matched

@@ -6,6 +6,7 @@ Rules: layer L2; a second peer is refused while the first is attached.
 from __future__ import annotations
 
 from zlab.constants import SocketType
+from zlab.options import Options
 from zlab.pipe import Msg, Pipe
 from zlab.sockets.base import SocketCore
 
@@ -29,7 +30,7 @@ class Pair(SocketCore):
         self.wait_for(self.can_send, timeout)
         self.send(msg, timeout)
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.recv = self.fq.recv  # type: ignore[method-assign]
 

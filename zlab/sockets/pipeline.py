@@ -6,6 +6,7 @@ Rules: layer L2; PUSH never drops (it blocks, or raises Again), PULL never sends
 from __future__ import annotations
 
 from zlab.constants import SocketType
+from zlab.options import Options
 from zlab.sockets.base import LoadBalancer, SocketCore
 
 
@@ -15,7 +16,7 @@ class Push(SocketCore):
     socket_type = SocketType.PUSH
     can_recv_type = False
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.lb = LoadBalancer(self)
         self.send = self.lb.send  # type: ignore[method-assign]  # composition, without a call layer
@@ -33,6 +34,6 @@ class Pull(SocketCore):
     socket_type = SocketType.PULL
     can_send_type = False
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.recv = self.fq.recv  # type: ignore[method-assign]

@@ -26,7 +26,7 @@ from queue import Empty
 from zlab.constants import Errno, SocketType
 from zlab.errors import Again, ContextTerminated, ZMQError
 from zlab.options import Options
-from zlab.pipe import RESUBSCRIBE, Msg, Pipe
+from zlab.pipe import Msg, Pipe, _Resubscribe
 from zlab.sockets.base import SocketCore
 from zlab.sockets.fanout import FanOut
 from zlab.sockets.subscriptions import SubscriberIndex, Subscriptions
@@ -164,8 +164,8 @@ class XPub(SocketCore):
         if pipe.paused:
             pipe.maybe_resume()
 
-    def _apply(self, pipe: Pipe, msg: Msg) -> None:
-        if msg is RESUBSCRIBE:
+    def _apply(self, pipe: Pipe, msg: Msg | _Resubscribe) -> None:
+        if isinstance(msg, _Resubscribe):  # RESUBSCRIBE
             self._forget(pipe)
             return
         if type(msg) is bytes and msg:
@@ -351,7 +351,7 @@ class XSub(SocketCore):
         deadline = None if not timeout else time.monotonic() + timeout
         while True:
             msg = fq.recv(timeout if deadline is None else max(0.0, deadline - time.monotonic()))
-            if subs.match(msg if type(msg) is bytes else msg[0]) is not invert:
+            if subs.match(msg if isinstance(msg, bytes) else msg[0]) is not invert:
                 return msg
             fq.pipe.dropped_filtered += 1  # type: ignore[union-attr]
 
@@ -360,7 +360,7 @@ class XSub(SocketCore):
         subs = self.subs
         while fq.has_input():
             msg = fq.ring[0].pending[0]
-            if subs.match(msg if type(msg) is bytes else msg[0]) is not self.invert:
+            if subs.match(msg if isinstance(msg, bytes) else msg[0]) is not self.invert:
                 return True
             fq.recv(0)
             fq.pipe.dropped_filtered += 1  # type: ignore[union-attr]

@@ -15,12 +15,13 @@ import time
 
 from zlab.constants import Errno, SocketType
 from zlab.errors import ZMQError
+from zlab.options import Options
 from zlab.pipe import Msg, Pipe
 from zlab.sockets.base import LoadBalancer, RoutingTable, SocketCore
 
 
 def _frames(msg: Msg) -> list:
-    return [msg] if type(msg) is bytes else msg
+    return [msg] if isinstance(msg, bytes) else msg
 
 
 class _Deadline:
@@ -47,7 +48,7 @@ class Dealer(SocketCore):
 
     socket_type = SocketType.DEALER
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.lb = LoadBalancer(self)
         if type(self) is Dealer:  # composition, without a call layer
@@ -67,7 +68,7 @@ class Req(Dealer):
 
     socket_type = SocketType.REQ
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.expect_reply = False
         self.reply_pipe: Pipe | None = None
@@ -92,7 +93,7 @@ class Req(Dealer):
         while True:
             pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
             # only the reply from the peer asked, and only a well-formed one
-            if pipe is not self.reply_pipe or type(msg) is bytes:
+            if pipe is not self.reply_pipe or isinstance(msg, bytes):
                 continue
             if self.options.req_correlate:  # the request id must be the last request's
                 if len(msg) < 3 or msg[0] != self.request_id.to_bytes(4, sys.byteorder):
@@ -117,7 +118,7 @@ class _Routed(SocketCore):
 
     attach_on_connect = False
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.table = RoutingTable()
 
@@ -147,7 +148,7 @@ class Rep(_Routed):
 
     socket_type = SocketType.REP
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.envelope: list | None = None
         self.reply_pipe: Pipe | None = None
@@ -158,7 +159,7 @@ class Rep(_Routed):
         deadline = _Deadline.of(timeout)
         while True:
             pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
-            if type(msg) is bytes:
+            if isinstance(msg, bytes):
                 continue  # no envelope: malformed request, dropped
             try:
                 i = msg.index(b"")
@@ -185,7 +186,7 @@ class Rep(_Routed):
             else:  # wait for room; Again leaves the reply to be sent (libzmq 4.3.5 aborts here)
                 pipe.hwm_blocks += 1
                 self.wait_for(lambda: pipe.writable() or not pipe.alive, timeout)
-                if pipe.alive and not pipe.deliver(reply):
+                if pipe.alive and not pipe.deliver(reply):  # type: ignore[redundant-expr]  # wait_for may end it
                     pipe.dropped_hwm += 1
         self.envelope = self.reply_pipe = None
 
@@ -208,7 +209,7 @@ class Router(_Routed):
         return [pipe.routing_id, *msg]
 
     def send(self, msg: Msg, timeout: float | None) -> None:
-        if type(msg) is bytes or len(msg) < 2:
+        if isinstance(msg, bytes) or len(msg) < 2:
             return  # a routing id with no body: nothing to send
         pipe = self.table.by_id.get(msg[0])
         mandatory = self.options.router_mandatory

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from zlab.constants import Errno, SocketType
 from zlab.errors import Again, ZMQError
+from zlab.options import Options
 from zlab.pipe import Msg, Pipe
 from zlab.sockets.base import RoutingTable, SocketCore
 
@@ -25,7 +26,7 @@ class Stream(SocketCore):
     socket_type = SocketType.STREAM
     attach_on_connect = False  # a pipe per connection, made when the connection is
 
-    def __init__(self, options) -> None:
+    def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.table = RoutingTable()
 

@@ -15,7 +15,7 @@ fan-out's lock for a publisher).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from zlab.pipe import Pipe
 
@@ -61,7 +61,7 @@ class Subscriptions:
                 return True
         return False
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         return iter(list(self.counts))
 
     def __len__(self) -> int:
@@ -94,7 +94,7 @@ class SubscriberIndex:
         """Subscribe ``pipe`` to ``topic``; True if no pipe was subscribed to it before."""
         pipes = self.topics.get(topic)
         first = pipes is None
-        if first:
+        if pipes is None:
             pipes = self.topics[topic] = set()
             self._index()
         pipes.add(pipe)

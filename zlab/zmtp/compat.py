@@ -24,7 +24,7 @@ _COMPATIBLE: dict[int, frozenset[int]] = {
     _T.PULL: frozenset({_T.PUSH}),
 }
 
-SOCKET_TYPE_NAME: dict[int, bytes] = {int(t): t.name.encode("ascii") for t in _COMPATIBLE}
+SOCKET_TYPE_NAME: dict[int, bytes] = {int(t): _T(t).name.encode("ascii") for t in _COMPATIBLE}
 """Socket-Type property value sent for each ZMTP socket type (e.g. ``b"DEALER"``)."""
 
 SOCKET_TYPE_BY_NAME: dict[bytes, int] = {v: k for k, v in SOCKET_TYPE_NAME.items()}

@@ -44,8 +44,8 @@ try:  # the MESSAGE fast path: PyNaCl's own libsodium, boxes built in place
     # Called through ctypes.PyDLL, which keeps the GIL: a box of a small message takes ~1 us, and
     # releasing the GIL for it (as cffi and nacl.bindings do) hands the interpreter to the I/O
     # thread on every call: ~30 us per message when that thread is busy.
-    _lib = ctypes.PyDLL(_sodium.__file__)
-    for _fn in (_lib.crypto_box_easy_afternm, _lib.crypto_box_open_easy_afternm):
+    _dll = ctypes.PyDLL(_sodium.__file__)
+    for _fn in (_dll.crypto_box_easy_afternm, _dll.crypto_box_open_easy_afternm):
         _fn.argtypes = (
             ctypes.c_void_p,
             ctypes.c_void_p,
@@ -58,6 +58,7 @@ try:  # the MESSAGE fast path: PyNaCl's own libsodium, boxes built in place
     _addressof = ctypes.addressof
     _cast = ctypes.cast
     _void_p = ctypes.c_void_p
+    _lib: ctypes.PyDLL | None = _dll
 except (ImportError, OSError, AttributeError):  # pragma: no cover - another PyNaCl layout
     _lib = None
 
@@ -230,7 +231,9 @@ class CurveCodec:
                 "CURVE: MESSAGE nonce not increasing (replayed or reordered)", Code.ZMTP_INVALID_SEQUENCE
             )
         if _lib is None:
-            plain = _open_afternm(body[16:], self._recv_prefix + short, self._key, "MESSAGE")
+            plain: bytes | bytearray = _open_afternm(
+                body[16:], self._recv_prefix + short, self._key, "MESSAGE"
+            )
         else:
             if type(body) is not bytes:
                 body = bytes(body)
@@ -246,7 +249,7 @@ class CurveCodec:
             raise ProtocolError(
                 f"CURVE: reserved MESSAGE flags set: {flags:#04x}", Code.ZMTP_MALFORMED_COMMAND_MESSAGE
             )
-        return flags, plain[1:]
+        return flags, bytes(plain[1:])
 
     def encode_many(self, msgs: Sequence[Sequence[bytes] | bytes], out: list) -> int:
         """Append the wire frames of several messages (each a list of frames, or one ``bytes``) to
