@@ -53,6 +53,10 @@ class Peer:
         """Receive one message (blocking)."""
         raise NotImplementedError
 
+    def recv_nowait(self) -> bytes | None:
+        """One message if one is waiting, else None at once (open-loop clients poll between sends)."""
+        raise NotImplementedError(f"{type(self).__name__} has no non-blocking receive")
+
     def accept(self) -> None:
         """Called once on a bound peer after its endpoint was published (a stream accepts here)."""
 
@@ -107,6 +111,9 @@ class MQPeer(Peer):
         self.endpoint = endpoint
         self.send = sock.send  # type: ignore[method-assign]
         self.recv = sock.recv  # type: ignore[method-assign]
+
+    def recv_nowait(self) -> bytes | None:
+        return self.recv() if self.sock.poll(0) else None
 
     def close(self) -> None:
         self.sock.close()

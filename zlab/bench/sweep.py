@@ -1,0 +1,76 @@
+# zlab.bench.sweep -- the rate sweep of mode load and its headline: the max sustainable rate.
+"""``--rate sweep``: from a low offered rate up past saturation, per implementation and transport.
+
+Owns: the ladder of rates (a short flood probe of the same cell gives its raw capacity ``M``; the sweep
+offers ``M/8`` up to ``2 M`` in steps of sqrt(2)), the stop rule (the first point whose achieved rate fell
+below 90 % of the offered one, whose sender could not hold the rate, or whose corrected p99 passed the
+ceiling: that point is kept and marks saturation), and :func:`max_sustainable_rate`, the headline: the
+highest offered rate that held (``load_status`` ok) with corrected p99 <= X µs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+#: The ladder: PROBE_LOW x M, then x SQRT2 until PROBE_HIGH x M.
+PROBE_LOW, PROBE_HIGH, STEP = 1 / 8, 2.0, math.sqrt(2)
+#: Default ceiling of the corrected p99 (µs) that stops a sweep.
+DEFAULT_CEILING_US = 100_000.0
+MIN_RATE = 100.0
+
+
+def ladder(probe_rate: float) -> list[float]:
+    """Offered rates for a cell whose flood probe delivered ``probe_rate`` msg/s (rounded to 2 digits)."""
+    rates: list[float] = []
+    rate = max(MIN_RATE, probe_rate * PROBE_LOW)
+    top = max(rate, probe_rate * PROBE_HIGH)
+    while rate <= top * 1.0001:
+        rounded = float(f"{rate:.2g}")
+        if rounded not in rates:
+            rates.append(rounded)
+        rate *= STEP
+    return rates
+
+
+def stop_reason(row: dict[str, object], ceiling_us: float = DEFAULT_CEILING_US) -> str | None:
+    """Why a sweep stops after this row (None: go on to the next rate)."""
+    if row.get("status") != "ok":
+        return f"cell {row.get('status')}"
+    status = row.get("load_status")
+    if status in ("sender_behind", "saturated"):
+        return str(status)
+    p99 = row.get("lat_p99_us")
+    if isinstance(p99, float) and p99 > ceiling_us:
+        return f"p99 {p99:.0f} us > ceiling {ceiling_us:.0f} us"
+    return None
+
+
+def max_sustainable_rate(
+    frame: pd.DataFrame, p99_us: float = 1000.0, by: list[str] | None = None
+) -> pd.DataFrame:
+    """Per cell (``by``, default impl, transport, pattern, size, subscribers, arrival): the highest offered
+    rate that held (``load_status`` ok, or lossy for pubsub) with corrected p99 <= ``p99_us`` in the
+    median over repeats, with its p50/p99 (µs) and the number of rates tried."""
+    keys = by or ["impl", "transport", "pattern", "msg_size_bytes", "n_subscribers", "arrival"]
+    load = frame[(frame["mode"] == "load") & (frame["status"] == "ok")]
+    out = []
+    for key, cell in load.groupby(keys, dropna=False, sort=False):
+        med = cell.groupby("offered_rate_per_s").agg(
+            lat_p50_us=("lat_p50_us", "median"),
+            lat_p99_us=("lat_p99_us", "median"),
+            held=("load_status", lambda s: bool(s.isin(["ok", "lossy"]).all())),
+        )
+        good = med[med["held"] & (med["lat_p99_us"] <= p99_us)]
+        top = good.sort_index().iloc[-1] if len(good) else None
+        entry: dict[str, object] = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        entry.update(
+            max_rate_per_s=float(good.index.max()) if top is not None else math.nan,
+            lat_p50_us=float(top["lat_p50_us"]) if top is not None else math.nan,
+            lat_p99_us=float(top["lat_p99_us"]) if top is not None else math.nan,
+            p99_limit_us=p99_us,
+            n_rates=len(med),
+        )
+        out.append(entry)
+    return pd.DataFrame(out)
