@@ -32,7 +32,7 @@ import pandas as pd
 
 from zlab.bench import control, metadata, results, worker
 from zlab.bench.adapters import impl_version, unavailable_reason
-from zlab.bench.load import DEFAULT_PACING
+from zlab.bench.openloop import DEFAULT_PACING
 from zlab.bench.matrix import (
     ALL_MODES,
     APIS,
@@ -224,7 +224,7 @@ def run_cell(
     ``fault`` (tests only) makes one role hang, crash or raise after it is connected; ``stall`` (tests
     only, mode load) pauses the sender ``for_s`` seconds ``at_s`` seconds into its schedule.
     ``pacing`` (mode load) is how the sender waits for its next send time (default
-    :data:`zlab.bench.load.DEFAULT_PACING`).
+    :data:`zlab.bench.openloop.DEFAULT_PACING`).
     """
     reason = cell.skip_reason() or unavailable_reason(cell.impl)
     if reason:
@@ -316,7 +316,7 @@ def run_cell(
 def _params(cell: Cell, budget: Budget, pacing: str | None, stall: tuple[float, float] | None) -> Params:
     if cell.mode != "load":
         return Params(cell.msg_size_bytes, budget)
-    from zlab.bench.load import DEFAULT_PACING
+    from zlab.bench.openloop import DEFAULT_PACING
 
     assert cell.rate is not None
     return Params(cell.msg_size_bytes, budget, cell.rate, cell.arrival, pacing or DEFAULT_PACING, stall)
@@ -425,11 +425,11 @@ def run(
     or ``"sweep"`` (per cell a flood probe, then rates from 1/8 to 2x its capacity until the achieved
     rate drops below 90 % of the offered one or the corrected p99 passes ``p99_ceiling_us``, see
     :mod:`zlab.bench.sweep`). ``arrival``: ``uniform`` or ``poisson``; ``pacing``: ``hybrid`` (default),
-    ``spin`` or ``sleep`` (:mod:`zlab.bench.load`). Latency and load cells also write their histograms
+    ``spin`` or ``sleep`` (:mod:`zlab.bench.openloop`). Latency and load cells also write their histograms
     to ``out/<run_id>.hist.parquet`` (:func:`zlab.bench.load_histograms`).
     """
     from zlab.bench import sweep as sweeps
-    from zlab.bench.load import ARRIVALS, PACINGS
+    from zlab.bench.openloop import ARRIVALS, PACINGS
 
     impl_list = parse_choices(impls, IMPLS, "impl")
     rate_list = parse_rates(rates) if rates is not None else []

@@ -214,7 +214,7 @@ def roles_for(cell: Cell) -> list[Role]:
 
 
 def _load_roles(cell: Cell) -> list[Role]:
-    from zlab.bench import load
+    from zlab.bench import openloop as load
 
     if cell.pattern == "pubsub":
         subs = [
@@ -262,14 +262,14 @@ def _rate(n: int, elapsed_s: float, size: int) -> dict[str, float]:
 def measure_cell(
     cell: Cell, reports: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, Histogram]]:
-    """Result columns and latency histograms (by kind, see :mod:`zlab.bench.load`) of one cell.
+    """Result columns and latency histograms (by kind, see :mod:`zlab.bench.openloop`) of one cell.
 
     latency (closed loop): one histogram ``latency`` of one-way latency (round trip / 2, like the
     columns), whose p99.99 also fills ``lat_p9999_us``; load: ``latency``, ``uncorrected`` and
     ``send_lag``; throughput: none.
     """
     if cell.mode == "load":
-        from zlab.bench.load import measure_load
+        from zlab.bench.openloop import measure_load
 
         assert cell.rate is not None
         row, hists = measure_load(cell.rate, cell.pattern, cell.msg_size_bytes, reports)

@@ -74,3 +74,34 @@ def max_sustainable_rate(
         )
         out.append(entry)
     return pd.DataFrame(out)
+
+
+def format_load(frame: pd.DataFrame, p99_us: float = 1000.0) -> str:
+    """The load rows as a table (offered vs achieved rate, status, corrected and uncorrected latency)
+    and the headline: the max sustainable rate at corrected p99 <= ``p99_us`` per cell."""
+    load = frame[(frame["mode"] == "load") & (frame["status"] == "ok")]
+    if load.empty:
+        return "load: no measured cell"
+    cols = {
+        "impl": "impl",
+        "transport": "transport",
+        "pattern": "pattern",
+        "msg_size_bytes": "size",
+        "offered_rate_per_s": "offered/s",
+        "msgs_per_s": "achieved/s",
+        "load_status": "status",
+        "lat_p50_us": "p50 us",
+        "lat_p99_us": "p99 us",
+        "lat_p999_us": "p99.9 us",
+        "uncorrected_p99_us": "uncorr p99 us",
+        "sender_lag_p99_us": "lag p99 us",
+    }
+    table = load[list(cols)].rename(columns=cols).round(1)
+    head = max_sustainable_rate(frame, p99_us)
+    lines = ["latency under load (lat = from the intended send time; uncorr = from the actual send):"]
+    lines.append(table.to_string(index=False))
+    lines.append(f"\nmax sustainable rate at p99 <= {p99_us:g} us:")
+    for _, r in head.iterrows():
+        rate = "none held" if math.isnan(r["max_rate_per_s"]) else f"{r['max_rate_per_s']:,.0f} msg/s"
+        lines.append(f"  {r['impl']} {r['transport']} {r['pattern']} {r['msg_size_bytes']}B: {rate}")
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-# zlab.bench.load -- open-loop latency under load: a fixed schedule, latency from the intended send time.
+# zlab.bench.openloop -- open-loop latency under load: a fixed schedule, latency from the intended send time.
 """Mode ``load``: the sender offers messages on a fixed schedule and every latency counts from the
 message's **intended** send time, so a stall is charged to every message it delayed (no coordinated
 omission).
