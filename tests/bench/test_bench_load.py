@@ -12,8 +12,8 @@ import pytest
 
 import zlab.bench as zb
 from zlab.bench import runner
-from zlab.bench.openloop import schedule_ns
 from zlab.bench.matrix import Budget, Cell, ChoiceError, build_cells, parse_rate, parse_rates
+from zlab.bench.openloop import schedule_ns
 from zlab.bench.sweep import ladder, max_sustainable_rate, stop_reason
 
 

@@ -32,7 +32,6 @@ import pandas as pd
 
 from zlab.bench import control, metadata, results, worker
 from zlab.bench.adapters import impl_version, unavailable_reason
-from zlab.bench.openloop import DEFAULT_PACING
 from zlab.bench.matrix import (
     ALL_MODES,
     APIS,
@@ -52,6 +51,7 @@ from zlab.bench.matrix import (
     parse_rates,
     parse_sizes,
 )
+from zlab.bench.openloop import DEFAULT_PACING
 from zlab.bench.scenarios import CellFailed, Params, Role, measure_cell, roles_for
 from zlab.bench.security import make_security
 
