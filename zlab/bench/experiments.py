@@ -39,6 +39,10 @@ class Experiment:
     placement: str = "none"
     repeats: int = 3
     duration_s: float | None = None
+    #: Mode ``load``: offered rates (msg/s, or ``"sweep"``), arrival process, p99 ceiling of a sweep (µs).
+    rates: tuple[float, ...] | str = ()
+    arrival: str = "uniform"
+    p99_ceiling_us: float | None = None
     #: The charts (``zlab.bench.plots.CHARTS``) drawn beside this experiment's results; None = all it allows.
     charts: tuple[str, ...] | None = None
     #: Overrides applied with ``--quick`` (field name -> value); repeats 1 and QUICK_SIZES by default.
@@ -56,7 +60,14 @@ class Experiment:
         from zlab.bench.matrix import build_cells
 
         exp = self.resolved(quick)
-        cells = build_cells(exp.impls, exp.transports, exp.patterns, exp.sizes, exp.modes, exp.subscribers)
+        from zlab.bench.sweep import ladder
+
+        # a sweep: one flood probe and about the length of the ladder per load cell (it may stop early)
+        sweep = isinstance(exp.rates, str)
+        rates = [0.0] * (len(ladder(1e5)) + 1) if sweep else list(exp.rates)
+        cells = build_cells(
+            exp.impls, exp.transports, exp.patterns, exp.sizes, exp.modes, exp.subscribers, rates=rates
+        )
         return len(cells) * exp.repeats
 
 
@@ -87,6 +98,9 @@ def run_experiment(
         out=Path(out) / e.name,
         experiment=e.name,
         progress=progress,
+        rates=(e.rates or None) if isinstance(e.rates, str) else list(e.rates) or None,
+        arrival=e.arrival,
+        p99_ceiling_us=e.p99_ceiling_us,
     )
 
 

@@ -177,7 +177,7 @@ class RunWriter:
         for path in (self.parquet, self.json):
             if path.exists():
                 raise FileExistsError(f"{path} exists: results are never overwritten")
-        self.hist_parquet = self.dir / f"{run_id}{HIST_SUFFIX}"
+        self.hist_parquet = self.dir / HIST_DIR / f"{run_id}.parquet"
         self.meta = dict(meta)
         self.rows: list[dict[str, Any]] = []
         self.hist_rows: list[dict[str, Any]] = []
@@ -195,10 +195,11 @@ class RunWriter:
 
     def append(self, row: dict[str, Any], histograms: dict[str, Any] | None = None) -> None:
         """Add a row (and its latency histograms by kind) and rewrite the run's Parquet files (small:
-        one row per cell and repeat; histograms go to ``<run_id>.hist.parquet``)."""
+        one row per cell and repeat; histograms go to ``histograms/<run_id>.parquet``)."""
         if histograms:
             self.hist_rows.extend(histogram_rows(row, histograms))
             hist_table = pa.Table.from_pylist(self.hist_rows, schema=HIST_SCHEMA)
+            self.hist_parquet.parent.mkdir(exist_ok=True)
             self._replace(self.hist_parquet, lambda p: pq.write_table(hist_table, p))
         self.rows.append(row)
         self.flush()
@@ -248,9 +249,7 @@ def result_files(path: str | os.PathLike[str]) -> list[Path]:
         return [p]
     if not p.exists():
         raise FileNotFoundError(f"no results at {p}")
-    return sorted(
-        f for f in p.rglob("*.parquet") if not f.name.startswith(".") and not f.name.endswith(HIST_SUFFIX)
-    )
+    return sorted(f for f in p.rglob("*.parquet") if not f.name.startswith(".") and f.parent.name != HIST_DIR)
 
 
 def load(path: str | os.PathLike[str] = "results") -> pd.DataFrame:
@@ -264,7 +263,8 @@ def load(path: str | os.PathLike[str] = "results") -> pd.DataFrame:
 
 # -- latency histograms beside the rows -----------------------------------------------------------
 
-HIST_SUFFIX = ".hist.parquet"
+#: Histograms of ``OUT/<run_id>.parquet`` live in ``OUT/histograms/<run_id>.parquet``.
+HIST_DIR = "histograms"
 #: The keys that join a histogram to its row (with ``repeat`` and ``kind``).
 HIST_KEYS: tuple[str, ...] = (
     "run_id",
@@ -280,12 +280,13 @@ HIST_KEYS: tuple[str, ...] = (
     "arrival",
     "repeat",
 )
-#: Columns of ``<run_id>.hist.parquet``: one row per cell, repeat and kind of distribution.
+#: Columns of ``histograms/<run_id>.parquet``: one row per cell, repeat and kind of distribution.
 HIST_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     **{k: COLUMNS[k] for k in HIST_KEYS},
     "kind": (
         pa.string(),
         "latency (the lat_* columns: closed loop one-way, load from the intended send time) | "
+        "round_trip (closed loop: the whole round trip) | "
         "uncorrected (load: from the actual send time) | send_lag (load: actual - intended send time)",
     ),
     "count": (pa.int64(), "values in the histogram"),
@@ -306,11 +307,11 @@ def histogram_files(path: str | os.PathLike[str]) -> list[Path]:
     """The histogram tables at ``path``: beside a result file, or every one below a folder."""
     p = Path(path)
     if p.is_file():
-        side = p.with_name(p.name.removesuffix(".parquet") + HIST_SUFFIX)
-        return [p] if p.name.endswith(HIST_SUFFIX) else [side] if side.exists() else []
+        side = p.parent / HIST_DIR / p.name
+        return [p] if p.parent.name == HIST_DIR else [side] if side.exists() else []
     if not p.exists():
         raise FileNotFoundError(f"no results at {p}")
-    return sorted(f for f in p.rglob(f"*{HIST_SUFFIX}") if not f.name.startswith("."))
+    return sorted(f for f in p.rglob("*.parquet") if f.parent.name == HIST_DIR and not f.name.startswith("."))
 
 
 def load_histograms(

@@ -264,8 +264,8 @@ def measure_cell(
 ) -> tuple[dict[str, Any], dict[str, Histogram]]:
     """Result columns and latency histograms (by kind, see :mod:`zlab.bench.openloop`) of one cell.
 
-    latency (closed loop): one histogram ``latency`` of one-way latency (round trip / 2, like the
-    columns), whose p99.99 also fills ``lat_p9999_us``; load: ``latency``, ``uncorrected`` and
+    latency (closed loop): ``latency``, one-way (round trip / 2, like the columns; its p99.99 fills
+    ``lat_p9999_us``) and ``round_trip`` (to compare with a load cell's request latency); load: ``latency``, ``uncorrected`` and
     ``send_lag``; throughput: none.
     """
     if cell.mode == "load":
@@ -283,9 +283,10 @@ def measure_cell(
     row = measure(cell, reports)
     if cell.mode != "latency":
         return row, {}
-    hist = Histogram.from_values(reports["client"]["rtt_ns"] // 2)
+    rtt = reports["client"]["rtt_ns"]
+    hist = Histogram.from_values(rtt // 2)
     row["lat_p9999_us"] = hist.percentile(99.99)
-    return row, {"latency": hist}
+    return row, {"latency": hist, "round_trip": Histogram.from_values(rtt)}
 
 
 def measure(cell: Cell, reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
