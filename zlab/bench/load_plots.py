@@ -130,7 +130,7 @@ def plot_percentile_spectrum(
     styles: Mapping[str, dict[str, Any]] | None = None,
 ) -> Figure:
     """Latency against percentile on the nines axis (50 %, 90 %, 99 %, 99.9 % ...) for labelled histograms."""
-    fig, axes = _figure(1, 1, 7.5, 4.8)
+    fig, axes = _figure(1, 1, 9.0, 5.0)
     ax = axes[0, 0]
     for label, h in histograms.items():
         if h.count == 0:
@@ -196,7 +196,7 @@ def plot_spectrum_of_cell(
                 styles[label] = {"color": st["color"], "linestyle": ls}
     if not curves:
         return None
-    title = f"Percentile spectrum: {pattern} over {transport}, closed loop vs open loop (request round trip)"
+    title = f"Percentile spectrum, {pattern} over {transport}: closed vs open loop (round trip)"
     used = rows[(rows["transport"] == transport)]
     return plot_percentile_spectrum(curves, title, used, meta, styles)
 
