@@ -2,7 +2,7 @@
 """What latency does a sender see at a given message rate, and at what rate does it fall apart? For zlab and
 libzmq (pyzmq) over ipc and tcp at 64 B: PUSH/PULL one-way latency and DEALER/ROUTER request latency with
 many requests in flight, measured open loop from each message's intended send time on a fixed schedule
-(``--rate sweep``: a flood probe per cell, then 1/8 to 2x its capacity until the achieved rate drops below
+(``--rate sweep``: a flood probe per cell, then 1k msg/s doubling to 1/8 of its capacity and sqrt(2) steps to 2x until the achieved rate drops below
 90 % of the offered one). DEALER/ROUTER is also measured closed loop (ping-pong) so the two can be put on
 one percentile spectrum (coordinated omission, see notebooks/05_latency_under_load.ipynb). Peers are not
 pinned: sender and receiver each need a CPU.

@@ -99,7 +99,8 @@ def test_schedules() -> None:
 
 def test_sweep_rules_and_headline() -> None:
     rates = ladder(100_000)
-    assert rates[0] == 12_000 and rates[-1] <= 200_000 and rates == sorted(rates)
+    assert rates[:4] == [1000, 2000, 4000, 8000] and 8000 < rates[4] < 16_000  # then sqrt(2) steps
+    assert rates[-1] <= 200_000 and rates == sorted(rates) and len(rates) < 15
     assert stop_reason({"status": "ok", "load_status": "ok", "lat_p99_us": 50.0}) is None
     assert stop_reason({"status": "ok", "load_status": "saturated", "lat_p99_us": 50.0}) == "saturated"
     assert "ceiling" in str(stop_reason({"status": "ok", "load_status": "ok", "lat_p99_us": 2e5}, 1e5))

@@ -63,8 +63,7 @@ class Experiment:
         from zlab.bench.sweep import ladder
 
         # a sweep: one flood probe and about the length of the ladder per load cell (it may stop early)
-        sweep = isinstance(exp.rates, str)
-        rates = [0.0] * (len(ladder(1e5)) + 1) if sweep else list(exp.rates)
+        rates: list[float] = [0.0] * (len(ladder(1e5)) + 1) if isinstance(exp.rates, str) else list(exp.rates)
         cells = build_cells(
             exp.impls, exp.transports, exp.patterns, exp.sizes, exp.modes, exp.subscribers, rates=rates
         )

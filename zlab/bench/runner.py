@@ -422,7 +422,7 @@ def run(
     ``df.attrs`` also holds ``run_id``, ``path`` (or None) and ``meta``.
 
     Mode ``load`` (``modes="load"``) needs ``rates``: offered messages per second (``"1k,10k"``, numbers)
-    or ``"sweep"`` (per cell a flood probe, then rates from 1/8 to 2x its capacity until the achieved
+    or ``"sweep"`` (per cell a flood probe, then 1k msg/s doubling to 1/8 of its capacity, sqrt(2) steps to 2x, until the achieved
     rate drops below 90 % of the offered one or the corrected p99 passes ``p99_ceiling_us``, see
     :mod:`zlab.bench.sweep`). ``arrival``: ``uniform`` or ``poisson``; ``pacing``: ``hybrid`` (default),
     ``spin`` or ``sleep`` (:mod:`zlab.bench.openloop`). Latency and load cells also write their histograms

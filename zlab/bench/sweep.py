@@ -2,7 +2,7 @@
 """``--rate sweep``: from a low offered rate up past saturation, per implementation and transport.
 
 Owns: the ladder of rates (a short flood probe of the same cell gives its raw capacity ``M``; the sweep
-offers ``M/8`` up to ``2 M`` in steps of sqrt(2)), the stop rule (the first point whose achieved rate fell
+offers 1000 msg/s doubling up to ``M/8``, then steps of sqrt(2) up to ``2 M``), the stop rule (the first point whose achieved rate fell
 below 90 % of the offered one, whose sender could not hold the rate, or whose corrected p99 passed the
 ceiling: that point is kept and marks saturation), and :func:`max_sustainable_rate`, the headline: the
 highest offered rate that held (``load_status`` ok) with corrected p99 <= X µs.
@@ -14,23 +14,23 @@ import math
 
 import pandas as pd
 
-#: The ladder: PROBE_LOW x M, then x SQRT2 until PROBE_HIGH x M.
-PROBE_LOW, PROBE_HIGH, STEP = 1 / 8, 2.0, math.sqrt(2)
+#: The ladder: from START_RATE doubling up to PROBE_LOW x M, then x sqrt(2) up to PROBE_HIGH x M (M: the flood
+#: probe's rate; a paced sender, one send call per message, saturates well below a batching flood).
+START_RATE, PROBE_LOW, PROBE_HIGH, STEP = 1000.0, 1 / 8, 2.0, math.sqrt(2)
 #: Default ceiling of the corrected p99 (µs) that stops a sweep.
 DEFAULT_CEILING_US = 100_000.0
-MIN_RATE = 100.0
 
 
 def ladder(probe_rate: float) -> list[float]:
     """Offered rates for a cell whose flood probe delivered ``probe_rate`` msg/s (rounded to 2 digits)."""
     rates: list[float] = []
-    rate = max(MIN_RATE, probe_rate * PROBE_LOW)
-    top = max(rate, probe_rate * PROBE_HIGH)
+    rate = min(START_RATE, probe_rate * PROBE_LOW)
+    top = probe_rate * PROBE_HIGH
     while rate <= top * 1.0001:
         rounded = float(f"{rate:.2g}")
         if rounded not in rates:
             rates.append(rounded)
-        rate *= STEP
+        rate *= 2 if rate * 2 <= probe_rate * PROBE_LOW else STEP
     return rates
 
 
