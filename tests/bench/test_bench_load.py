@@ -47,10 +47,10 @@ def test_a_rate_the_sender_cannot_hold_is_flagged_not_reported() -> None:
     assert c["send_rate_per_s"] < 0.95 * 5e6 and c["msgs_per_s"] < 0.95 * 5e6
 
 
-@pytest.mark.timeout(60)
-def test_histograms_are_stored_beside_the_rows_and_merge(tmp_path: Path) -> None:
+@pytest.mark.timeout(90)
+def test_histograms_are_stored_beside_the_rows_merge_and_chart(tmp_path: Path) -> None:
     frame = zb.run(
-        "pyzmq", "tcp", "reqrep,pubsub", 64, modes="latency,load", rates="2k", subscribers=2,
+        "pyzmq", "inproc", "dealer-router,pubsub", 64, modes="latency,load", rates="2k", subscribers=2,
         repeats=2, quick=True, max_msgs=200, progress=False, out=tmp_path,
     )  # fmt: skip
     assert (frame["status"] == "ok").all(), frame[["failure_reason", "failure_detail"]].to_string()
@@ -67,12 +67,14 @@ def test_histograms_are_stored_beside_the_rows_and_merge(tmp_path: Path) -> None
     load = hists[hists["mode"] == "load"]
     assert set(load["kind"]) == {"latency", "uncorrected", "send_lag"}
     assert (load["offered_rate_per_s"] == 2000.0).all()
-    # pubsub: every subscriber's latencies count
     loads = frame[frame["mode"] == "load"]
     counts = load[load["kind"] == "latency"]["count"].tolist()
     assert counts == loads["n_received"].tolist()
-    assert (loads["n_received"] + loads["n_lost"] == 2 * loads["n_sent"]).all()
-    assert zb.load(tmp_path)["offered_rate_per_s"].notna().sum() == 2  # the rows file only
+    pubsub = loads[loads["pattern"] == "pubsub"]  # every subscriber's latencies count
+    assert (pubsub["n_received"] + pubsub["n_lost"] == 2 * pubsub["n_sent"]).all()
+    assert zb.load(tmp_path)["offered_rate_per_s"].notna().sum() == 4  # the rows file only
+    charts = {p.name for p in zb.plot_all(tmp_path, tmp_path / "charts", formats=("png",))}
+    assert {"latency_vs_rate.png", "percentile_spectrum.png"} <= charts
 
 
 def test_rates_parse_and_cells_carry_them() -> None:
