@@ -55,7 +55,11 @@ class Peer:
 
     def recv_nowait(self) -> bytes | None:
         """One message if one is waiting, else None at once (open-loop clients poll between sends)."""
-        raise NotImplementedError(f"{type(self).__name__} has no non-blocking receive")
+        return self.recv_within(0.0)
+
+    def recv_within(self, timeout_s: float) -> bytes | None:
+        """One message if one arrives within ``timeout_s`` seconds, else None."""
+        raise NotImplementedError(f"{type(self).__name__} has no receive with a timeout")
 
     def accept(self) -> None:
         """Called once on a bound peer after its endpoint was published (a stream accepts here)."""
@@ -112,8 +116,8 @@ class MQPeer(Peer):
         self.send = sock.send  # type: ignore[method-assign]
         self.recv = sock.recv  # type: ignore[method-assign]
 
-    def recv_nowait(self) -> bytes | None:
-        return self.recv() if self.sock.poll(0) else None
+    def recv_within(self, timeout_s: float) -> bytes | None:
+        return self.recv() if self.sock.poll(round(timeout_s * 1000)) else None
 
     def close(self) -> None:
         self.sock.close()

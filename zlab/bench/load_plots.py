@@ -31,12 +31,12 @@ _PCTS = (
     ("lat_p99_us", "p99", "--", 0.8),
     ("lat_p999_us", "p99.9", ":", 0.6),
 )
-_HELD = ("ok", "lossy")
+_HELD = ("ok",)
 
 
 def load_medians(frame: pd.DataFrame) -> pd.DataFrame:
     """Median over repeats of the ok load rows, per cell and offered rate, with ``held`` (every repeat's
-    offered rate held: load_status ok, or lossy for pubsub) and the achieved rate."""
+    offered rate held: load_status ok) and the achieved rate."""
     rows = frame[(frame["mode"] == "load") & (frame["status"] == "ok")]
     if rows.empty:
         return pd.DataFrame()
@@ -104,7 +104,7 @@ def plot_latency_vs_rate(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | 
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper right", fontsize=7, ncols=len(_PCTS))
+    fig.legend(handles, labels, loc="outside lower center", fontsize=7, ncols=2 * len(_PCTS))
     rows = frame[frame["mode"] == "load"]
     return _finish(
         fig, "Latency under load: corrected percentiles against the offered rate (medians)", rows, meta

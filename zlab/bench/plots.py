@@ -637,6 +637,7 @@ def make_charts(
     frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None, charts: Sequence[str] | None = None
 ) -> dict[str, Figure]:
     """Every chart the rows allow (or those of ``charts`` they allow), by file stem; charts without data are left out."""
+    frame = frame[frame["mode"] != "load"]  # open-loop rows have their own charts (zlab.bench.load_plots)
     draw = {
         "latency_vs_size": lambda: plot_latency_vs_size(prefer(frame, PREFERRED["latency_vs_size"]), meta),
         "throughput_vs_size": lambda: plot_throughput_vs_size(

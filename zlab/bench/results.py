@@ -82,7 +82,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "load_status": (
         pa.string(),
         "load: ok | sender_behind (sent below 95% of offered: the rate was NOT offered) | "
-        "saturated (received below 90% of offered) | lossy (pubsub drops)",
+        "saturated (received below 90% of offered) | lossy (dropped at a high-water mark: PUB, ROUTER replies)",
     ),
     "n_scheduled": (pa.int64(), "load: messages the schedule held (offered rate x duration)"),
     "n_received": (pa.int64(), "load: messages received (all subscribers together)"),
