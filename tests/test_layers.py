@@ -10,6 +10,10 @@ zlab.zmtp.* is pure: bytes in, events out. It imports no I/O, threading or clock
 zlab.zmtp.*, zlab.constants and zlab.errors. Every import counts, including ones inside functions and under
 ``if TYPE_CHECKING:``. ``import zlab`` (or ``from zlab import Name``) is an import of the L3 facade.
 A new module that fits none of these must be given a layer here, on purpose.
+
+Within a layer, imports run one way too: no module may reach itself again through the imports of
+others (a circle), counting the same imports (inside functions and under ``if TYPE_CHECKING:``
+too). A circle that is truly wanted must be listed in ``ALLOWED_CIRCLES`` with its reason.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ ZMTP_FORBIDDEN_STDLIB = {
 }
 ZMTP_ALLOWED_ZLAB = {"zlab.constants", "zlab.errors"}
 SIBLINGS_APART = ("zlab.sockets", "zlab.io")
+#: import circles kept on purpose: frozenset of their modules -> why (none today)
+ALLOWED_CIRCLES: dict[frozenset[str], str] = {}
 
 
 def _within(name: str, package: str) -> bool:
@@ -186,6 +192,76 @@ def check_module(
     return problems
 
 
+def import_graph(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """Module -> the zlab modules it imports (every import, lazy ones too), over ``sources``
+    (module -> (source, is_package)). An import of a package counts as an import of its
+    ``__init__``; imports of modules outside ``sources`` are left out."""
+    known = set(sources)
+    graph: dict[str, set[str]] = {}
+    for module, (source, is_package) in sources.items():
+        found, _ = imports_of(module, source, is_package, known)
+        graph[module] = {imp.target for imp in found if imp.target in known and imp.target != module}
+    return graph
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The circles of ``graph``: its strongly connected parts of more than one module (Tarjan),
+    each sorted, in a stable order."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+    counter = 0
+
+    def visit(start: str) -> None:  # iterative: no recursion limit on deep chains
+        nonlocal counter
+        work = [(start, iter(sorted(graph.get(start, ()))))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    part = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        part.append(member)
+                        if member == node:
+                            break
+                    if len(part) > 1:
+                        circles.append(sorted(part))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(circles)
+
+
+def describe_circle(circle: list[str], graph: dict[str, set[str]]) -> str:
+    """A circle as the imports that tie it: ``a -> b`` for each import between its modules."""
+    members = set(circle)
+    ties = [f"{a} -> {b}" for a in circle for b in sorted(graph[a] & members)]
+    return f"import circle of {len(circle)} modules: " + "; ".join(ties)
+
+
 # --------------------------------------------------------------------------------------------- the tree
 
 MODULES = discover()
@@ -202,6 +278,13 @@ def test_imports_point_down(module: str):
         module, path.read_text(encoding="utf-8"), is_package=path.name == "__init__.py", known=set(MODULES)
     )
     assert not problems, "\n".join(problems)
+
+
+def test_no_import_circles():
+    sources = {m: (p.read_text(encoding="utf-8"), p.name == "__init__.py") for m, p in MODULES.items()}
+    graph = import_graph(sources)
+    circles = [c for c in import_circles(graph) if frozenset(c) not in ALLOWED_CIRCLES]
+    assert not circles, "\n".join(describe_circle(c, graph) for c in circles)
 
 
 # --------------------------------------------------------------------------------------------- the checker
@@ -251,3 +334,45 @@ def test_checker_reports(module: str, source: str, expected: str):
 def test_checker_accepts(module: str, source: str, is_package: bool):
     known = {"zlab.constants", "zlab.errors", "zlab.zmtp.frames", "zlab.socket", "zlab.sockets.req"}
     assert check_module(module, source, is_package=is_package, known=known) == []
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        # a lazy import inside a function closes a circle as much as one at the top
+        (
+            {
+                "zlab.io.engine": ("from zlab.io.pipe import P\n", False),
+                "zlab.io.pipe": ("def f():\n    from zlab.io.engine import E\n", False),
+            },
+            [["zlab.io.engine", "zlab.io.pipe"]],
+        ),
+        # so does one under TYPE_CHECKING, and a longer loop is found whole
+        (
+            {
+                "zlab.a": ("import zlab.b\n", False),
+                "zlab.b": ("from zlab import c\n", False),
+                "zlab.c": (
+                    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .a import X\n",
+                    False,
+                ),
+                "zlab.d": ("import zlab.a\n", False),
+            },
+            [["zlab.a", "zlab.b", "zlab.c"]],
+        ),
+        # one way is no circle
+        (
+            {
+                "zlab.io.engine": ("from zlab.io.pipe import P\nfrom zlab.io.link import L\n", False),
+                "zlab.io.pipe": ("from zlab.io.link import L\n", False),
+                "zlab.io.link": ("import threading\n", False),
+            },
+            [],
+        ),
+    ],
+)
+def test_circle_finder(sources: dict[str, tuple[str, bool]], expected: list[list[str]]):
+    graph = import_graph(sources)
+    assert import_circles(graph) == expected
+    for circle in expected:
+        assert " -> ".join(circle[:1]) in describe_circle(circle, graph)

@@ -4,6 +4,9 @@ Owns: readiness polling. Rules: layer L3. With only zlab sockets, a poll waits o
 ``threading.Event`` that every polled socket's signal sets; with file descriptors too, it waits in
 ``select.poll`` on those and on each zlab socket's wake-up FD. Timeouts are in milliseconds
 (``None`` or a negative value: forever), as in pyzmq.
+
+A zlab socket is recognised by its routing core (``zlab.sockets.SocketCore``) and used through
+``ZlabPollable``, so this module does not import ``zlab.socket`` (whose ``Socket.poll`` builds on it).
 """
 
 from __future__ import annotations
@@ -11,15 +14,33 @@ from __future__ import annotations
 import select as _select
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from zlab.constants import PollEvent
 from zlab.errors import ContextTerminated
-from zlab.socket import Socket
+from zlab.sockets import SocketCore
 
 POLLIN = PollEvent.POLLIN
 POLLOUT = PollEvent.POLLOUT
 POLLERR = PollEvent.POLLERR
+
+
+class ZlabPollable(Protocol):
+    """What polling needs of a zlab socket (``zlab.Socket``)."""
+
+    @property
+    def core(self) -> SocketCore: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def _events(self) -> int: ...
+
+    def _get_fd(self) -> int: ...
+
+
+def _is_zlab(obj: Any) -> TypeGuard[ZlabPollable]:
+    return isinstance(getattr(obj, "core", None), SocketCore)
 
 
 def _fileno(obj: Any) -> int:
@@ -60,8 +81,13 @@ class Poller:
         if timeout is not None and timeout < 0:
             timeout = None
         deadline = None if timeout is None else time.monotonic() + timeout / 1000.0
-        zsocks = [(s, f) for s, f in self.sockets if isinstance(s, Socket)]
-        others = [(s, f) for s, f in self.sockets if not isinstance(s, Socket)]
+        zsocks: list[tuple[ZlabPollable, int]] = []
+        others: list[tuple[Any, int]] = []
+        for s, f in self.sockets:
+            if _is_zlab(s):
+                zsocks.append((s, f))
+            else:
+                others.append((s, f))
         while True:
             for s, _ in zsocks:
                 if s.core.terminated:  # as libzmq: a poll on a terminated context fails
@@ -100,7 +126,7 @@ class Poller:
         return out
 
     @staticmethod
-    def _wait_sockets(zsocks: list[tuple[Socket, int]], timeout: float | None) -> None:
+    def _wait_sockets(zsocks: list[tuple[ZlabPollable, int]], timeout: float | None) -> None:
         event = threading.Event()
         for s, flags in zsocks:
             if flags & POLLIN and not s.closed:
@@ -121,7 +147,7 @@ class Poller:
 
     @staticmethod
     def _wait_fds(
-        zsocks: list[tuple[Socket, int]], others: list[tuple[Any, int]], timeout: float | None
+        zsocks: list[tuple[ZlabPollable, int]], others: list[tuple[Any, int]], timeout: float | None
     ) -> None:
         p = _select.poll()
         for s, flags in zsocks:

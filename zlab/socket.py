@@ -16,7 +16,7 @@ import json
 import pickle
 import random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zlab import sockets as _sockets
 from zlab.constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
@@ -32,7 +32,29 @@ from zlab.utils.monitor import MonitorEmitter
 from zlab.utils.statistics import Statistics, peer_row
 
 if TYPE_CHECKING:
-    from zlab.context import Context
+    from zlab.io.inproc import InprocRegistry
+    from zlab.io.link import ZapRequester
+    from zlab.io.reactor import Reactor
+
+
+class SocketContext(Protocol):
+    """What a socket needs of its context (``zlab.Context``, which imports this module)."""
+
+    closed: bool
+    inproc: InprocRegistry
+    _reactor: Reactor | None
+
+    @property
+    def reactor(self) -> Reactor: ...
+
+    def _zap_client(self) -> ZapRequester: ...
+
+    def _reactor_call(self, fn: Any, *args: Any) -> None: ...
+
+    def _socket_closed(self, sock: Socket) -> None: ...
+
+    def socket(self, socket_type: int) -> Socket: ...
+
 
 NOBLOCK = int(Flag.NOBLOCK)  # plain ints: tested on every send and recv
 SNDMORE = int(Flag.SNDMORE)
@@ -69,7 +91,7 @@ class Socket:
         }
     )
 
-    def __init__(self, context: Context, socket_type: int) -> None:
+    def __init__(self, context: SocketContext, socket_type: int) -> None:
         if isinstance(socket_type, bool) or not isinstance(socket_type, int):
             raise TypeError(f"socket type must be an int such as zlab.REQ, not {socket_type!r}")
         options = Options(type=int(socket_type))
@@ -166,7 +188,7 @@ class Socket:
         self._check()
         ep = parse(addr, bind=True)
         if ep.transport == "inproc":
-            self.context.inproc.bind(ep.address, self.link)  # type: ignore[arg-type]
+            self.context.inproc.bind(ep.address, self.link)
             self._bound[ep.text] = ep.address
             object.__setattr__(self, "_last_endpoint", ep.text.encode())
             return
@@ -197,7 +219,7 @@ class Socket:
         self._check()
         ep = parse(addr, bind=False)
         if ep.transport == "inproc":
-            handle: Any = self.context.inproc.connect(ep.address, self.link)  # type: ignore[arg-type]
+            handle: Any = self.context.inproc.connect(ep.address, self.link)
         else:
             handle = Connecter(self.context.reactor, self.link, ep)
         self._connected.setdefault(ep.text, []).append(handle)

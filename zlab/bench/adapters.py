@@ -1,9 +1,10 @@
 # zlab.bench.adapters -- the tiny socket interface scenarios are written against.
 """Peers and backends: how one scenario drives zlab, pyzmq and the plain-Python floor alike.
 
-Owns: the :class:`Peer` interface (send, recv, send_many, recv_until_end), the :class:`Backend`
-that opens bound or connected peers for an implementation, transport, API and security mechanism
-(options and ZAP handler from :mod:`zlab.bench.security`), and the implementation
+Owns: the peers and backends (implementing :class:`Peer` and :class:`Backend` of
+:mod:`zlab.bench.peer`, which also has the wire conventions) that open bound or connected peers
+for an implementation, transport, API and security mechanism (options and ZAP handler from
+:mod:`zlab.bench.security`), and the implementation
 registry (module import, version, "not importable" reasons). zlab and pyzmq are driven by the same
 code through their public pyzmq-shaped API only (``import zlab`` / ``import zmq``, and for the
 asyncio API ``zlab.asyncio`` / ``zmq.asyncio``); ``raw`` lives in :mod:`zlab.bench.raw`.
@@ -14,9 +15,6 @@ bind to it. A call takes the future the asyncio socket returns; if it is done (t
 the result; otherwise the peer runs its loop until it is (``run_until_complete``), which is where the
 asyncio wake-up machinery is measured. Measured here: waiting through ``run_until_complete`` costs
 about 6 µs more per blocking call than an ``await`` in a task; both implementations pay it.
-
-Wire conventions shared by every scenario: data messages are never empty; an empty message
-(:data:`END`) ends a run; :data:`HELLO` is the publish-subscribe handshake message.
 """
 
 from __future__ import annotations
@@ -24,87 +22,16 @@ from __future__ import annotations
 import asyncio
 import importlib
 import platform
-import time
 from asyncio.events import _set_running_loop
 from types import ModuleType
 from typing import Any
 
+from zlab.bench.peer import END as END  # re-exported: scenarios import the conventions from here
+from zlab.bench.peer import HELLO as HELLO
+from zlab.bench.peer import Backend, Peer
 from zlab.bench.security import Security, apply_options, start_authenticator
 
-END = b""
-HELLO = b"\x01"
 LINGER_MS = 0  # peers close only after every peer reported (control "stop"): nothing left to deliver
-
-
-class Peer:
-    """One connected endpoint as a scenario sees it.
-
-    Subclasses set ``send`` and ``recv`` (often straight to a socket's bound methods, so the
-    adapter costs nothing on the hot path) and may override the bulk helpers.
-    """
-
-    endpoint: str = ""
-
-    def send(self, msg: bytes) -> None:  # pragma: no cover - replaced by subclasses
-        """Send one message."""
-        raise NotImplementedError
-
-    def recv(self) -> bytes:  # pragma: no cover - replaced by subclasses
-        """Receive one message (blocking)."""
-        raise NotImplementedError
-
-    def recv_nowait(self) -> bytes | None:
-        """One message if one is waiting, else None at once (open-loop clients poll between sends)."""
-        return self.recv_within(0.0)
-
-    def recv_within(self, timeout_s: float) -> bytes | None:
-        """One message if one arrives within ``timeout_s`` seconds, else None."""
-        raise NotImplementedError(f"{type(self).__name__} has no receive with a timeout")
-
-    def accept(self) -> None:
-        """Called once on a bound peer after its endpoint was published (a stream accepts here)."""
-
-    def send_many(self, msg: bytes, n: int) -> None:
-        """Send ``msg`` ``n`` times (a batching implementation may join them into few writes)."""
-        send = self.send
-        for _ in range(n):
-            send(msg)
-
-    def recv_until_end(self, skip: bytes | None = None) -> tuple[int, int, int]:
-        """Count data messages until :data:`END`, skipping leading ``skip`` messages.
-
-        Returns (count, perf_counter_ns at the first data message, perf_counter_ns at END).
-        """
-        recv = self.recv
-        clock = time.perf_counter_ns
-        msg = recv()
-        if skip is not None:
-            while msg == skip:
-                msg = recv()
-        first = clock()
-        count = 0
-        while msg:
-            count += 1
-            msg = recv()
-        return count, first, clock()
-
-    def close(self) -> None:
-        """Release the peer's resources."""
-
-
-class Backend:
-    """Opens peers of one implementation on one transport, inside one process."""
-
-    def bind(self, kind: str, addr: str) -> Peer:
-        """A peer of socket type ``kind`` bound to ``addr`` (``tcp://host:*`` picks a port)."""
-        raise NotImplementedError
-
-    def connect(self, kind: str, endpoint: str) -> Peer:
-        """A peer of socket type ``kind`` connected to ``endpoint``."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release the backend (a messaging context is terminated here)."""
 
 
 class MQPeer(Peer):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zlab.bench.adapters import END, HELLO, Peer
+from zlab.bench.peer import END, HELLO, Peer
 from zlab.bench.control import Control
 from zlab.bench.histogram import Histogram
 

@@ -14,7 +14,7 @@ import struct
 import time
 from queue import SimpleQueue
 
-from zlab.bench.adapters import Backend, Peer
+from zlab.bench.peer import Backend, Peer
 
 _HDR = struct.Struct("!I")
 _unpack_from = _HDR.unpack_from

@@ -32,12 +32,11 @@ from collections.abc import Callable
 from zlab.constants import Event, ProtocolErrorCode, SocketType
 from zlab.errors import ProtocolError
 from zlab.io.heartbeat_timer import EngineHeartbeat
-from zlab.io.link import SocketLink
+from zlab.io.link import SocketLink, ZapRequester
 from zlab.io.reactor import READ, WRITE, Reactor, Timer
 from zlab.io.security import make_mechanism, new_stream_pipe
 from zlab.io.stream_pipe import StreamPipe
 from zlab.io.wrapped_pipe import WrappedStreamPipe
-from zlab.io.zap import ZapClient
 from zlab.pipe import RESUBSCRIBE, WakeFd
 from zlab.zmtp import (
     Cancel,
@@ -105,7 +104,7 @@ class StreamEngine:
         self.pipe = pipe if pipe is not None else new_stream_pipe(link, reactor, endpoint)
         #: the monitor event (and value) a failed handshake reports instead of HANDSHAKE_FAILED_PROTOCOL
         self._failure: tuple[int, object] | None = None
-        self._zap: ZapClient | None = None
+        self._zap: ZapRequester | None = None
         self._zap_id: bytes | None = None  # our ZAP request waiting for its reply
         self.user_id: bytes | None = None  # the User-Id a ZAP handler gave (None: ZAP did not run)
         self.zap_metadata: dict[str, bytes] = {}

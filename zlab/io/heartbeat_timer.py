@@ -6,19 +6,43 @@ the engine closed (its DISCONNECTED reported, the connect side redialling) when 
 
 Rules: layer L2 (zlab.io); every method runs on the reactor thread. Nothing here runs per message:
 traffic is the octets the engine has read (``pipe.bytes_in``, which both read paths count, the
-reactor's and a direct reader's), compared by the timer with what it saw when it armed.
+reactor's and a direct reader's), compared by the timer with what it saw when it armed. The
+connection is known here only as a ``HeartbeatHost`` (what the timers read and call); the engine
+above implements it and plugs an ``EngineHeartbeat`` in after its handshake.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from zlab.io.reactor import Timer
+from zlab.io.link import SocketLink
+from zlab.io.reactor import Reactor, Timer
+from zlab.io.stream_pipe import StreamPipe
 from zlab.zmtp.heartbeat import Heartbeat
 
-if TYPE_CHECKING:
-    from zlab.io.engine import StreamEngine
+
+class HeartbeatHost(Protocol):
+    """What the heartbeat timers need of their connection (``engine.StreamEngine``)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def reading(self) -> bool:
+        """False while reads are paused (inbound HWM)."""
+
+    @property
+    def reactor(self) -> Reactor: ...
+
+    @property
+    def link(self) -> SocketLink: ...
+
+    @property
+    def pipe(self) -> StreamPipe:
+        """Its ``bytes_in`` counts traffic; PINGs go out through ``write_command``."""
+
+    def close(self, reason: str, protocol: bool = False, err: int = ...) -> None: ...
 
 
 class EngineHeartbeat:
@@ -26,14 +50,14 @@ class EngineHeartbeat:
 
     __slots__ = ("_paused", "engine", "state", "timer")
 
-    def __init__(self, engine: StreamEngine, state: Heartbeat) -> None:
+    def __init__(self, engine: HeartbeatHost, state: Heartbeat) -> None:
         self.engine = engine
         self.state = state
         self.timer: Timer | None = None
         self._paused = 0  # ticks seen while the engine's reads were paused (they count as traffic)
 
     @classmethod
-    def after_handshake(cls, engine: StreamEngine) -> EngineHeartbeat | None:
+    def after_handshake(cls, engine: HeartbeatHost) -> EngineHeartbeat | None:
         """Start our PINGs if the socket has HEARTBEAT_IVL > 0 (None if it hasn't)."""
         opts = engine.link.options
         if opts.heartbeat_ivl <= 0:
@@ -45,7 +69,7 @@ class EngineHeartbeat:
         return hb
 
     @classmethod
-    def ttl_only(cls, engine: StreamEngine) -> EngineHeartbeat:
+    def ttl_only(cls, engine: HeartbeatHost) -> EngineHeartbeat:
         """Timers for the peer's PING TTL alone (our own heartbeats are off)."""
         return cls(engine, Heartbeat())
 

@@ -11,7 +11,9 @@ The write policy (see DESIGN.md "Performance"):
 - Writes take a prefix of at most ``WRITE_MAX`` octets: small frames joined into one buffer,
   large ones by reference with ``sendmsg``. A short write leaves the rest for POLLOUT.
 
-Rules: layer L2 (zlab.io). The queue is guarded by ``wlock``, taken once per message.
+Rules: layer L2 (zlab.io). The queue is guarded by ``wlock``, taken once per message. The pipe
+knows the connection carrying it only as a ``Carrier`` (defined here, implemented by the engine
+above), so imports run one way: engine -> pipe.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
@@ -30,7 +32,6 @@ from zlab.zmtp import encode_message
 from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST, command_frame
 
 if TYPE_CHECKING:
-    from zlab.io.engine import StreamEngine
     from zlab.zmtp import Connection
 
 #: a send writes at once when the connection is idle: nothing queued, and either the peer has sent
@@ -47,6 +48,24 @@ MAX_IOV = 512
 WRITE_MAX = 1024 * 1024
 #: frames averaging at least this size are sent by reference (sendmsg) rather than joined
 SCATTER_MIN = 16 * 1024
+
+
+class Carrier(Protocol):
+    """What a stream pipe needs of the connection carrying it (``engine.StreamEngine``)."""
+
+    closed: bool
+    #: a calling thread is reading the connection now (``read_direct``)
+    direct: bool
+    #: reads belong to calling threads (the reactor doesn't watch them)
+    sticky: bool
+
+    def close(self, reason: str, protocol: bool = False, err: int = ...) -> None: ...
+
+    def set_interest(self) -> None: ...
+
+    def reclaim_reads(self) -> None: ...
+
+    def read_direct(self, timeout: float | None, wake: WakeFd) -> list | bool: ...
 
 
 class StreamPipe(Pipe):
@@ -91,7 +110,7 @@ class StreamPipe(Pipe):
         self.nmsgs = 0
         self.hwm_out = link.options.sndhwm
         self.sock: socket.socket | None = None
-        self.engine: StreamEngine | None = None
+        self.engine: Carrier | None = None
         self.ready = False  # handshake done: messages may go out
         self.flush_requested = False
         self.want_write = False  # the kernel buffer was full: the reactor writes on POLLOUT
@@ -318,7 +337,7 @@ class StreamPipe(Pipe):
             self.want_write = True
             self.reactor.call_soon(self._watch_write)
 
-    def adopt(self, engine: StreamEngine, sock: socket.socket) -> None:
+    def adopt(self, engine: Carrier, sock: socket.socket) -> None:
         """A (new) connection carries this pipe."""
         with self.wlock:
             if self.partial:  # a message was cut by the last connection: it can't be resumed

@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING
 
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
-from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, StreamPipe
+from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, Carrier, StreamPipe
 from zlab.pipe import Msg, Pipe
 from zlab.zmtp import Mechanism, encode_message
 from zlab.zmtp.frames import command_frame
 
 if TYPE_CHECKING:
-    from zlab.io.engine import StreamEngine
     from zlab.zmtp import Connection
 
 Encoder = Callable[[Sequence[bytes], list], int]
@@ -122,7 +121,7 @@ class WrappedStreamPipe(StreamPipe):
         name = b"SUBSCRIBE" if subscribe else b"CANCEL"
         return self.command_encoder(bytes((len(name),)) + name + topic)
 
-    def adopt(self, engine: StreamEngine, sock: socket.socket) -> None:
+    def adopt(self, engine: Carrier, sock: socket.socket) -> None:
         with self.wlock:
             self.chunks = []  # encoded for the previous connection: useless now
             self.nbytes = 0

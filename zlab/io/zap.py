@@ -3,7 +3,8 @@
 Owns: ``ZapClient``, one per context: an inproc DEALER-like end connected to the handler bound at
 ``inproc://zeromq.zap.01``, request ids, and the dispatch of replies to the engines that asked.
 
-Rules: layer L2 (zlab.io). Never blocks the reactor: a request is one inproc delivery; replies wake
+Rules: layer L2 (zlab.io). It reaches the handler through an ``InprocNames`` (the context's inproc
+registry, given by the context: this module does not import the inproc transport). Never blocks the reactor: a request is one inproc delivery; replies wake
 the reactor (a watcher on the client's own inbox signal), which parses them and calls the engine's
 callback on the reactor thread. With no handler bound, ``request`` says so at once (False) and the
 engine decides what libzmq would do.
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from zlab.constants import SocketType
 from zlab.errors import ProtocolError, ZMQError
-from zlab.io.inproc import InprocPipe, InprocRegistry
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
 from zlab.options import Options
@@ -30,6 +31,14 @@ ZAP_VERSION = b"1.0"
 
 ReplyCallback = Callable[[ZapReply | None], None]
 """Called on the reactor thread with the handler's reply (None: the reply was malformed)."""
+
+
+class InprocNames(Protocol):
+    """The names bound in a context (``inproc.InprocRegistry``), as the ZAP client uses them."""
+
+    def is_bound(self, name: str) -> bool: ...
+
+    def connect(self, name: str, link: SocketLink) -> Pipe | None: ...
 
 
 def parse_reply(frames: list[bytes]) -> tuple[bytes, ZapReply]:
@@ -46,7 +55,7 @@ def parse_reply(frames: list[bytes]) -> tuple[bytes, ZapReply]:
 class ZapClient:
     """Sends ZAP requests to the handler of one context and routes the replies back."""
 
-    def __init__(self, registry: InprocRegistry, reactor: Callable[[], Reactor]) -> None:
+    def __init__(self, registry: InprocNames, reactor: Callable[[], Reactor]) -> None:
         self.registry = registry
         self._reactor = reactor  # the context's reactor (started on first tcp/ipc use)
         self.signal = Signal()
@@ -54,7 +63,7 @@ class ZapClient:
         self.signal.watchers.append(self._wake)
         options = Options(type=SocketType.DEALER, sndhwm=0, rcvhwm=0)
         self.link = SocketLink(options, self._attach, self._detach, attach_on_connect=False)
-        self.pipe: InprocPipe | None = None
+        self.pipe: Pipe | None = None
         self.waiting: dict[bytes, ReplyCallback] = {}
         self._next_id = 0
         self._lock = threading.Lock()  # requests come from the reactor; replies wake it from anywhere

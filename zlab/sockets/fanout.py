@@ -28,7 +28,7 @@ from zlab.pipe import Msg
 
 if TYPE_CHECKING:
     from zlab.sockets.base import SocketCore
-    from zlab.sockets.pubsub import SubscriberIndex
+    from zlab.sockets.subscriptions import SubscriberIndex
 
 #: messages sent closer together than this (seconds) are a burst, and batched
 BURST_GAP = 200e-6
