@@ -330,16 +330,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """``zlab plot``: delegates to ``zlab.bench.plots.plot_all(results, out) -> list of paths``."""
+    """``zlab plot``: delegates to ``zlab.bench.charts.plot_all(results, out) -> list of paths``."""
     try:
-        plots = importlib.import_module("zlab.bench.plots")
+        charts = importlib.import_module("zlab.bench.charts")
     except ImportError as exc:
-        if exc.name != "zlab.bench.plots":
+        if exc.name not in ("zlab.bench.plots", "zlab.bench.charts"):
             raise
         print("zlab plot: error: charts are not available yet (zlab.bench.plots, issue 5)", file=sys.stderr)
         return 2
     try:
-        paths = plots.plot_all(args.results, args.out, mechanism=args.mechanism)
+        paths = charts.plot_all(args.results, args.out, mechanism=args.mechanism)
     except FileNotFoundError as exc:
         print(f"zlab plot: error: {exc}", file=sys.stderr)
         return 2

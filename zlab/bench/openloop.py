@@ -28,16 +28,36 @@ import gc
 import struct
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from zlab.bench.peer import END, HELLO, Peer
 from zlab.bench.control import Control
 from zlab.bench.histogram import Histogram
+from zlab.bench.matrix import Budget
+from zlab.bench.peer import END, HELLO, Peer
 
-if TYPE_CHECKING:
-    from zlab.bench.scenarios import Params
+
+class LoadParams(Protocol):
+    """What the load roles read of a cell's parameters (``zlab.bench.scenarios.Params`` has them)."""
+
+    @property
+    def size(self) -> int: ...
+    @property
+    def budget(self) -> Budget: ...
+    @property
+    def rate(self) -> float: ...
+    @property
+    def arrival(self) -> str: ...
+    @property
+    def pacing(self) -> str: ...
+    @property
+    def stall(self) -> tuple[float, float] | None: ...
+
+
+class LoadFailed(Exception):
+    """A load cell ran but its measurement is not valid (the caller reports it as a failed cell)."""
+
 
 HEAD = struct.Struct("<qq")  # intended send time, actual send time (ns)
 MIN_LOAD_SIZE = HEAD.size
@@ -99,12 +119,12 @@ def waiter(pacing: str) -> Callable[[int], None]:
     return {"spin": spin, "sleep": nap, "hybrid": hybrid}[pacing]
 
 
-def _offsets(p: Params) -> np.ndarray:
+def _offsets(p: LoadParams) -> np.ndarray:
     budget = p.budget
     return schedule_ns(p.rate, budget.duration_s, p.arrival, budget.max_msgs)
 
 
-def _paced_send(peer: Peer, p: Params) -> dict[str, Any]:
+def _paced_send(peer: Peer, p: LoadParams) -> dict[str, Any]:
     """Send every scheduled message at its time (or at once when late); the stall hook (tests) pauses."""
     offsets = _offsets(p)
     wait = waiter(p.pacing)
@@ -140,7 +160,7 @@ def _paced_send(peer: Peer, p: Params) -> dict[str, Any]:
     }
 
 
-def _stall(p: Params, t0: int) -> tuple[int, int]:
+def _stall(p: LoadParams, t0: int) -> tuple[int, int]:
     if p.stall is None:
         return 1 << 62, 0
     at_s, for_s = p.stall
@@ -163,7 +183,7 @@ def _heads(heads: list[bytes], times: list[int]) -> dict[str, Any]:
 # -- one-way: PUSH -> PULL, PUB -> SUB ------------------------------------------------------------
 
 
-def load_sender(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
+def load_sender(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
     """Warm up, wait for go, send on schedule, then END."""
     warm = bytes(p.size)  # intended time 0: the receiver drops it
     for _ in range(LOAD_WARMUP_MSGS):
@@ -175,7 +195,7 @@ def load_sender(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
     return report
 
 
-def load_publisher(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
+def load_publisher(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
     """HELLO until every subscriber got one, the schedule, then END until told to stop."""
     ctl.ready()
     while not ctl.poll_go(0.001):
@@ -210,12 +230,12 @@ def _receive(peer: Peer, ctl: Control, warmup: int) -> dict[str, Any]:
     return {k: v[keep] for k, v in out.items()}
 
 
-def load_receiver(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
+def load_receiver(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
     """Swallow the warm-up, then record (intended, sent, received) of every message until END."""
     return _receive(peer, ctl, LOAD_WARMUP_MSGS)
 
 
-def load_subscriber(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
+def load_subscriber(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
     """Wait for a HELLO (subscribed), then record every message until END."""
     peer.recv()
     return _receive(peer, ctl, 0)
@@ -224,7 +244,7 @@ def load_subscriber(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
 # -- request latency with many in flight: DEALER -> ROUTER echo -----------------------------------
 
 
-def load_requester(peer: Peer, ctl: Control, p: Params) -> dict[str, Any]:
+def load_requester(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
     """Send requests on schedule, taking replies between sends; then wait for the rest and send END."""
     msg0 = bytes(p.size)
     for _ in range(LOAD_WARMUP_MSGS):
@@ -304,8 +324,6 @@ def measure_load(
     ``lossy`` (messages dropped at a high-water mark: PUB, or ROUTER's replies), else ``ok``; only
     ``ok`` counts as held.
     """
-    from zlab.bench.scenarios import CellFailed
-
     sender = reports.get("sender") or reports.get("publisher") or reports["client"]
     receivers = [r for name, r in reports.items() if name == "receiver" or name.startswith("subscriber-")]
     if pattern == "dealer-router":
@@ -318,9 +336,9 @@ def measure_load(
     expected = n_sent * len(receivers)
     lost = expected - received
     if pattern == "pushpull" and lost:  # PUSH blocks at its high-water mark, it never drops
-        raise CellFailed(f"received {received} of {expected} messages on a reliable pattern")
+        raise LoadFailed(f"received {received} of {expected} messages on a reliable pattern")
     if received == 0:
-        raise CellFailed(f"no message of {n_sent} arrived")
+        raise LoadFailed(f"no message of {n_sent} arrived")
     hists = {
         "latency": Histogram.from_values(recv_ns - intended),
         "uncorrected": Histogram.from_values(recv_ns - actual),

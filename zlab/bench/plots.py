@@ -629,7 +629,7 @@ def plot_ratio_heatmap(
 # ----------------------------------------------------------------------------------------------------------
 # All of them, to files
 
-#: The charts, by file stem (plus ``zlab.bench.load_plots.LOAD_CHARTS`` where load rows exist).
+#: The charts, by file stem (``zlab.bench.charts.plot_all`` adds ``zlab.bench.load_plots.LOAD_CHARTS``).
 CHARTS = ("latency_vs_size", "throughput_vs_size", "patterns", "zlab_vs_libzmq")
 
 
@@ -646,9 +646,7 @@ def make_charts(
         "patterns": lambda: plot_patterns(prefer(frame, PREFERRED["patterns"]), meta),
         "zlab_vs_libzmq": lambda: plot_ratio_heatmap(frame, meta),
     }
-    from zlab.bench.load_plots import LOAD_CHARTS  # drawn by plot_all from the histograms beside the rows
-
-    unknown = set(charts or ()) - set(draw) - set(LOAD_CHARTS)
+    unknown = set(charts or ()) - set(draw)
     if unknown:
         raise ValueError(f"unknown charts {sorted(unknown)} (valid: {', '.join(CHARTS)})")
     figures = {name: draw[name]() for name in CHARTS if charts is None or name in charts}
@@ -704,13 +702,7 @@ def plot_all(
     if frame.empty:
         return []
     written: list[Path] = []
-    figures = make_charts(frame, meta, charts)
-    if not isinstance(results, pd.DataFrame):
-        from zlab.bench.load_plots import load_charts
-
-        load = load_charts(results, frame, meta)
-        figures.update((k, v) for k, v in load.items() if charts is None or k in charts)
-    for name, fig in figures.items():
+    for name, fig in make_charts(frame, meta, charts).items():
         stem = name if mechanism == "null" else f"{name}-{mechanism}"
         written += save(fig, Path(out) / stem, formats)
     return written

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from zlab.bench import openloop
 from zlab.bench.adapters import END, HELLO, Peer
 from zlab.bench.control import Control
 from zlab.bench.histogram import Histogram
@@ -214,22 +215,21 @@ def roles_for(cell: Cell) -> list[Role]:
 
 
 def _load_roles(cell: Cell) -> list[Role]:
-    from zlab.bench import openloop as load
-
     if cell.pattern == "pubsub":
         subs = [
-            Role(f"subscriber-{i + 1}", "SUB", False, load.load_subscriber) for i in range(cell.n_subscribers)
+            Role(f"subscriber-{i + 1}", "SUB", False, openloop.load_subscriber)
+            for i in range(cell.n_subscribers)
         ]
-        return [Role("publisher", "PUB", True, load.load_publisher, needs_stop=True), *subs]
+        return [Role("publisher", "PUB", True, openloop.load_publisher, needs_stop=True), *subs]
     if cell.pattern == "dealer-router":
         return [
             Role("server", "ROUTER", True, echo_server),
-            Role("client", "DEALER", False, load.load_requester),
+            Role("client", "DEALER", False, openloop.load_requester),
         ]
     receiver, sender = _FLOOD_KINDS[cell.pattern]
     return [
-        Role("receiver", receiver, True, load.load_receiver),
-        Role("sender", sender, False, load.load_sender),
+        Role("receiver", receiver, True, openloop.load_receiver),
+        Role("sender", sender, False, openloop.load_sender),
     ]
 
 
@@ -269,10 +269,11 @@ def measure_cell(
     ``send_lag``; throughput: none.
     """
     if cell.mode == "load":
-        from zlab.bench.openloop import measure_load
-
         assert cell.rate is not None
-        row, hists = measure_load(cell.rate, cell.pattern, cell.msg_size_bytes, reports)
+        try:
+            row, hists = openloop.measure_load(cell.rate, cell.pattern, cell.msg_size_bytes, reports)
+        except openloop.LoadFailed as exc:
+            raise CellFailed(str(exc)) from None
         if cell.pattern == "dealer-router":
             expected = row["n_sent"] + reports["client"]["n_warmup"]
             if reports["server"]["n_echoed"] != expected:
