@@ -161,22 +161,36 @@ def plot_spectrum_of_cell(
     transport: str | None = None,
     pattern: str = "dealer-router",
     rate: float | None = None,
+    size: int | None = None,
 ) -> Figure | None:
     """One cell closed loop (ping-pong round trips) and open loop at one offered rate (corrected and
-    uncorrected request latency), per implementation, histograms merged over repeats. Defaults: the first
-    transport present and the highest offered rate every implementation held."""
+    uncorrected request latency), per implementation, histograms merged over repeats, from the runs that
+    hold the open-loop rows. Defaults: the first transport present, the smallest size and the highest
+    offered rate every implementation held."""
     rows = frame[(frame["pattern"] == pattern) & (frame["status"] == "ok")]
-    hist = histograms[histograms["run_id"].isin(rows["run_id"]) & (histograms["pattern"] == pattern)]
     load = rows[rows["mode"] == "load"]
-    if hist.empty or load.empty or not (rows["mode"] == "latency").any():
+    if load.empty:
         return None
     transport = transport or _transports(load)[0]
-    load = load[load["transport"] == transport]
+    size = size or int(load["msg_size_bytes"].min())
+    rows = rows[
+        rows["run_id"].isin(load["run_id"])
+        & (rows["transport"] == transport)
+        & (rows["msg_size_bytes"] == size)
+    ]
+    load = rows[rows["mode"] == "load"]
+    hist = histograms[
+        histograms["run_id"].isin(rows["run_id"])
+        & (histograms["pattern"] == pattern)
+        & (histograms["transport"] == transport)
+        & (histograms["msg_size_bytes"] == size)
+    ]
+    if hist.empty or load.empty or not (rows["mode"] == "latency").any():
+        return None
     med = load_medians(load)
     if rate is None:
         held = med.groupby("offered_rate_per_s")["held"].all()
         rate = float(held[held].index.max()) if held.any() else float(med["offered_rate_per_s"].min())
-    hist = hist[hist["transport"] == transport]
     curves: dict[str, Histogram] = {}
     styles: dict[str, dict[str, Any]] = {}
     for impl in [i for i in IMPL_STYLE if i in set(hist["impl"])]:
@@ -196,9 +210,8 @@ def plot_spectrum_of_cell(
                 styles[label] = {"color": st["color"], "linestyle": ls}
     if not curves:
         return None
-    title = f"Percentile spectrum, {pattern} over {transport}: closed vs open loop (round trip)"
-    used = rows[(rows["transport"] == transport)]
-    return plot_percentile_spectrum(curves, title, used, meta, styles)
+    title = f"Percentile spectrum, {pattern} {format_size(size)} over {transport}: closed vs open loop (round trip)"
+    return plot_percentile_spectrum(curves, title, rows, meta, styles)
 
 
 def load_charts(
