@@ -89,6 +89,8 @@ def test_rates_parse_and_cells_carry_them() -> None:
     assert [(c.pattern, c.rate) for c in cells] == [("dealer-router", 1e3), ("dealer-router", 1e4)]
     assert cells[0].label == "zlab tcp dealer-router/load 64B @1k/s"
     assert Cell("zlab", "tcp", "pushpull", "load", 8, rate=1e3).skip_reason() is not None
+    with pytest.raises(ChoiceError, match="mode load only"):
+        zb.run("zlab", "tcp", "pushpull", 64, rates="1k", out=None, progress=False)
 
 
 def test_schedules() -> None:

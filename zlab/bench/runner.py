@@ -434,6 +434,9 @@ def run(
     impl_list = parse_choices(impls, IMPLS, "impl")
     rate_list = parse_rates(rates) if rates is not None else []
     sweeping = rate_list == SWEEP
+    mode_list = parse_choices(modes, ALL_MODES, "mode")
+    if rate_list and "load" not in mode_list:
+        raise ChoiceError("offered rates apply to mode load only (add load to the modes: --mode load)")
     parse_choices(arrival, ARRIVALS, "arrival")
     if pacing is not None:
         parse_choices(pacing, PACINGS, "pacing")
@@ -445,7 +448,7 @@ def run(
         parse_choices(transports, TRANSPORTS, "transport"),
         parse_choices(patterns, PATTERNS, "pattern"),
         parse_sizes(sizes),
-        parse_choices(modes, ALL_MODES, "mode"),
+        mode_list,
         parse_counts(subscribers, "subscriber count"),
         api_list,
         mechanism_list,
