@@ -103,8 +103,7 @@ def plot_latency_vs_rate(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | 
         ax.set_ylabel("latency from the intended send time (µs, log)", fontsize=9)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize=7, ncols=2 * len(_PCTS))
+    axes.flat[0].legend(fontsize=7, ncols=2, loc="upper left", framealpha=0.85)
     rows = frame[frame["mode"] == "load"]
     return _finish(
         fig, "Latency under load: corrected percentiles against the offered rate (medians)", rows, meta
