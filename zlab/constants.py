@@ -46,7 +46,8 @@ class PollEvent(IntEnum):
 
 
 class SocketOption(IntEnum):
-    """Socket option numbers (``setsockopt`` / ``getsockopt``)."""
+    """Socket option numbers (``setsockopt`` / ``getsockopt``), every name pyzmq knows. Which ones zlab
+    implements, and why the others are refused, is in ``zlab.options`` (``NOT_IMPLEMENTED``)."""
 
     HWM = 1  # sets SNDHWM and RCVHWM together (pyzmq)
     AFFINITY = 4
@@ -54,6 +55,8 @@ class SocketOption(IntEnum):
     IDENTITY = 5
     SUBSCRIBE = 6
     UNSUBSCRIBE = 7
+    RATE = 8
+    RECOVERY_IVL = 9
     SNDBUF = 11
     RCVBUF = 12
     RCVMORE = 13
@@ -67,14 +70,23 @@ class SocketOption(IntEnum):
     MAXMSGSIZE = 22
     SNDHWM = 23
     RCVHWM = 24
+    MULTICAST_HOPS = 25
     RCVTIMEO = 27
     SNDTIMEO = 28
     IPV4ONLY = 31
     LAST_ENDPOINT = 32
     ROUTER_MANDATORY = 33
+    FAIL_UNROUTABLE = 33
+    ROUTER_BEHAVIOR = 33
     TCP_KEEPALIVE = 34
+    TCP_KEEPALIVE_CNT = 35
+    TCP_KEEPALIVE_IDLE = 36
+    TCP_KEEPALIVE_INTVL = 37
+    TCP_ACCEPT_FILTER = 38
     IMMEDIATE = 39
+    DELAY_ATTACH_ON_CONNECT = 39
     XPUB_VERBOSE = 40
+    ROUTER_RAW = 41
     IPV6 = 42
     MECHANISM = 43
     PLAIN_SERVER = 44
@@ -90,17 +102,72 @@ class SocketOption(IntEnum):
     CONFLATE = 54
     ZAP_DOMAIN = 55
     ROUTER_HANDOVER = 56
+    TOS = 57
+    IPC_FILTER_PID = 58
+    IPC_FILTER_UID = 59
+    IPC_FILTER_GID = 60
     CONNECT_ROUTING_ID = 61
+    CONNECT_RID = 61
+    GSSAPI_SERVER = 62
+    GSSAPI_PRINCIPAL = 63
+    GSSAPI_SERVICE_PRINCIPAL = 64
+    GSSAPI_PLAINTEXT = 65
     HANDSHAKE_IVL = 66
+    SOCKS_PROXY = 68
     XPUB_NODROP = 69
     BLOCKY = 70
     XPUB_MANUAL = 71
+    XPUB_WELCOME_MSG = 72
+    STREAM_NOTIFY = 73
     INVERT_MATCHING = 74
     HEARTBEAT_IVL = 75
     HEARTBEAT_TTL = 76
     HEARTBEAT_TIMEOUT = 77
+    XPUB_VERBOSER = 78
     CONNECT_TIMEOUT = 79
+    TCP_MAXRT = 80
     THREAD_SAFE = 81
+    MULTICAST_MAXTPDU = 84
+    VMCI_BUFFER_SIZE = 85
+    VMCI_BUFFER_MIN_SIZE = 86
+    VMCI_BUFFER_MAX_SIZE = 87
+    VMCI_CONNECT_TIMEOUT = 88
+    USE_FD = 89
+    GSSAPI_PRINCIPAL_NAMETYPE = 90
+    GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
+    BINDTODEVICE = 92
+    ZAP_ENFORCE_DOMAIN = 93
+    LOOPBACK_FASTPATH = 94
+    METADATA = 95
+    MULTICAST_LOOP = 96
+    ROUTER_NOTIFY = 97
+    XPUB_MANUAL_LAST_VALUE = 98
+    SOCKS_USERNAME = 99
+    SOCKS_PASSWORD = 100
+    IN_BATCH_SIZE = 101
+    OUT_BATCH_SIZE = 102
+    WSS_KEY_PEM = 103
+    WSS_CERT_PEM = 104
+    WSS_TRUST_PEM = 105
+    WSS_HOSTNAME = 106
+    WSS_TRUST_SYSTEM = 107
+    ONLY_FIRST_SUBSCRIBE = 108
+    RECONNECT_STOP = 109
+    HELLO_MSG = 110
+    DISCONNECT_MSG = 111
+    PRIORITY = 112
+    BUSY_POLL = 113
+    HICCUP_MSG = 114
+    XSUB_VERBOSE_UNSUBSCRIBE = 115
+    TOPICS_COUNT = 116
+    NORM_MODE = 117
+    NORM_UNICAST_NACK = 118
+    NORM_BUFFER_SIZE = 119
+    NORM_SEGMENT_SIZE = 120
+    NORM_BLOCK_SIZE = 121
+    NORM_NUM_PARITY = 122
+    NORM_NUM_AUTOPARITY = 123
+    NORM_PUSH = 124
 
 
 class MessageOption(IntEnum):
@@ -200,6 +267,8 @@ class Errno(IntEnum):
     ETIMEDOUT = _errno.ETIMEDOUT
     EHOSTUNREACH = _errno.EHOSTUNREACH
     ENOENT = _errno.ENOENT
+    ENODEV = _errno.ENODEV
+    ENAMETOOLONG = _errno.ENAMETOOLONG
     EFSM = ZMQ_HAUSNUMERO + 51
     ENOCOMPATPROTO = ZMQ_HAUSNUMERO + 52
     ETERM = ZMQ_HAUSNUMERO + 53
@@ -235,6 +304,8 @@ for _name, _member in ProtocolErrorCode.__members__.items():
     _EXPORTED["PROTOCOL_ERROR_" + _name] = _member
 globals().update(_EXPORTED)
 HWM_DEFAULT = 1000
+#: the longest ipc:// path the OS takes (sizeof(sockaddr_un.sun_path) - 1), as pyzmq exports it
+IPC_PATH_MAX_LEN = 107
 __all__ = [
     "SocketType",
     "Flag",
@@ -248,6 +319,7 @@ __all__ = [
     "Errno",
     "DeviceType",
     "ZMQ_HAUSNUMERO",
+    "IPC_PATH_MAX_LEN",
     *_EXPORTED,
 ]
 

@@ -236,6 +236,12 @@ class Pipe:
         self.zmtp_minor: int | None = None  # ZMTP 3.x minor version negotiated (None: inproc)
 
     # -- inbound accounting -------------------------------------------------------------
+    def conflate(self) -> None:
+        """CONFLATE: keep only the newest inbound message (the deque drops the older one itself,
+        atomically, so producers and the consumer need no extra step); never pause the producer."""
+        self.pending = deque(self.pending, maxlen=1)
+        self.hwm_in = 0
+
     def pause(self) -> bool:
         """Producer side: mark the pipe paused; returns False if the consumer already drained it."""
         self.paused = True

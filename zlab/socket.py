@@ -186,7 +186,7 @@ class Socket:
     def bind(self, addr: str) -> None:
         """Accept connections at ``addr`` (``tcp://127.0.0.1:*`` picks a free port; see LAST_ENDPOINT)."""
         self._check()
-        ep = parse(addr, bind=True)
+        ep = parse(addr, bind=True, ipv6=self.options.ipv6)
         if ep.transport == "inproc":
             self.context.inproc.bind(ep.address, self.link)
             self._bound[ep.text] = ep.address
@@ -217,11 +217,18 @@ class Socket:
     def connect(self, addr: str) -> None:
         """Connect to ``addr``; the connection is made (and remade) in the background."""
         self._check()
-        ep = parse(addr, bind=False)
+        ep = parse(addr, bind=False, ipv6=self.options.ipv6)
+        # CONNECT_ROUTING_ID: how this socket names the peer of this connect; used up by it (libzmq)
+        peer_id = self.options.connect_routing_id
+        if peer_id:
+            table = getattr(self.core, "table", None)
+            if table is not None and peer_id in table.by_id:
+                raise ZMQError(Errno.EINVAL, f"CONNECT_ROUTING_ID {peer_id!r} already names a peer")
+            self.options.connect_routing_id = b""
         if ep.transport == "inproc":
-            handle: Any = self.context.inproc.connect(ep.address, self.link)
+            handle: Any = self.context.inproc.connect(ep.address, self.link, peer_id)
         else:
-            handle = Connecter(self.context.reactor, self.link, ep)
+            handle = Connecter(self.context.reactor, self.link, ep, peer_id)
         self._connected.setdefault(ep.text, []).append(handle)
         object.__setattr__(self, "_last_endpoint", ep.text.encode())
 
@@ -458,20 +465,27 @@ class Socket:
         self._check()
         option = int(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
-            if self.options.type != SocketType.SUB:
-                raise ZMQError(Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets")
+            manual = self.options.type == SocketType.XPUB and self.options.xpub_manual
+            if self.options.type != SocketType.SUB and not manual:
+                raise ZMQError(
+                    Errno.EINVAL, "SUBSCRIBE/UNSUBSCRIBE apply to SUB sockets (and XPUB with XPUB_MANUAL)"
+                )
             if isinstance(value, str):
                 raise TypeError("SUBSCRIBE takes bytes, not str (or use subscribe())")
             topic = bytes(value)
-            if option == SocketOption.SUBSCRIBE:
-                self.core.subscribe(topic)  # type: ignore[attr-defined]
+            core: Any = self.core  # an XPub or a Sub here
+            if manual:
+                core.manual_subscription(option == SocketOption.SUBSCRIBE, topic)
+            elif option == SocketOption.SUBSCRIBE:
+                core.subscribe(topic)
             else:
-                self.core.unsubscribe(topic)  # type: ignore[attr-defined]
+                core.unsubscribe(topic)
             return
         if option == SocketOption.HWM:
             self.options.set(SocketOption.SNDHWM, value)
             option = SocketOption.RCVHWM
         self.options.set(option, value)
+        self.core.configure()
         if option in _TIMEOUT_CACHE:
             attr = "_sndtimeo" if option == SocketOption.SNDTIMEO else "_rcvtimeo"
             object.__setattr__(self, attr, Options.seconds(int(value)))

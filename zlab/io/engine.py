@@ -98,7 +98,11 @@ class StreamEngine:
             mechanism = NullMechanism()
             self._setup_error = str(exc)
         self.conn = Connection(
-            opts.type, routing_id=opts.routing_id, max_msg_size=opts.maxmsgsize, mechanism=mechanism
+            opts.type,
+            routing_id=opts.routing_id,
+            max_msg_size=opts.maxmsgsize,
+            mechanism=mechanism,
+            metadata=opts.metadata or None,
         )
         self.persistent = pipe is not None  # a connect-side pipe that outlives this connection
         self.pipe = pipe if pipe is not None else new_stream_pipe(link, reactor, endpoint)
@@ -439,9 +443,10 @@ class StreamEngine:
         request_id = zap.request(frames, self._zap_answer) if zap is not None else None
         if request_id is not None:
             self._zap_id = request_id
-        elif ev.mechanism != b"PLAIN":  # libzmq 4.3.5: NULL and CURVE without a handler let the peer in
+        elif ev.mechanism != b"PLAIN" and not opts.zap_enforce_domain:
+            # libzmq 4.3.5: NULL and CURVE without a handler let the peer in (not with ZAP_ENFORCE_DOMAIN)
             self.reactor.call_soon(self._zap_answer, ZapReply("200"), False)
-        else:  # libzmq 4.3.5: PLAIN without a handler fails the handshake (EFAULT)
+        else:  # libzmq 4.3.5: PLAIN (or any, with ZAP_ENFORCE_DOMAIN) without a handler fails (EFAULT)
             self._failure = (Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EFAULT)
             self.close("no ZAP handler at inproc://zeromq.zap.01")
 

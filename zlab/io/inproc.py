@@ -91,12 +91,14 @@ class InprocPipe(Pipe):
                 end.notify_writable()
 
 
-def _pair(a: SocketLink, endpoint: str) -> tuple[InprocPipe, InprocPipe]:
-    """Two pipe ends for a connect from ``a``; the far end belongs to nobody until a bind."""
+def _pair(a: SocketLink, endpoint: str, peer_id: bytes = b"") -> tuple[InprocPipe, InprocPipe]:
+    """Two pipe ends for a connect from ``a``; the far end belongs to nobody until a bind.
+    ``peer_id`` (CONNECT_ROUTING_ID) is how ``a`` names the binder."""
     pa, pb = InprocPipe(a, endpoint), InprocPipe(None, endpoint)
     pa.peer, pb.peer = pb, pa
     pa.hwm_out = a.options.sndhwm  # until the binder's RCVHWM is known
-    pb.routing_id = a.options.connect_routing_id or a.options.routing_id  # how the binder names a
+    pa.routing_id = peer_id
+    pb.routing_id = a.options.routing_id  # how the binder names a
     pb.peer_type = a.socket_type
     # a consumer draining one end resumes the sender blocked on the other
     pa.on_resume = pb.notify_writable
@@ -113,9 +115,14 @@ def _complete(pa: InprocPipe, pb: InprocPipe, b: SocketLink) -> bool:
         return False
     pb.link = b
     pa.peer_type = b.socket_type
-    pa.routing_id = b.options.routing_id  # how a names b
+    if not pa.attached:  # how a names b (unless CONNECT_ROUTING_ID named it already)
+        pa.routing_id = pa.routing_id or b.options.routing_id
     pa.hwm_out = _sum_hwm(a.options.sndhwm, b.options.rcvhwm)
     pb.hwm_out = _sum_hwm(b.options.sndhwm, a.options.rcvhwm)
+    if a.options.conflating:  # CONFLATE: as libzmq, the connecter's option decides for both ends
+        for end in (pa, pb):
+            end.conflate()
+            end.hwm_out = 0
     pb.lwm_in, pa.lwm_in = pa.hwm_out // 2, pb.hwm_out // 2
     if not b.attach(pb):
         pa.terminate()
@@ -169,16 +176,17 @@ class InprocRegistry:
                 raise ZMQError(Errno.ENOENT, f"inproc://{name} is not bound by this socket")
             del self._bound[name]
 
-    def connect(self, name: str, link: SocketLink) -> InprocPipe | None:
-        """Connect to ``name`` now, or when it gets bound; returns the connecter's pipe end."""
+    def connect(self, name: str, link: SocketLink, peer_id: bytes = b"") -> InprocPipe | None:
+        """Connect to ``name`` now, or when it gets bound; returns the connecter's pipe end.
+        ``peer_id`` (CONNECT_ROUTING_ID) names the binder in ``link``'s routing at once."""
         with self._lock:
             target = self._bound.get(name)
             if target is not None and not compatible(link.socket_type, target.socket_type):
                 raise ZMQError(Errno.ENOCOMPATPROTO, f"inproc://{name}: socket types are not compatible")
-            pa, pb = _pair(link, f"inproc://{name}")
+            pa, pb = _pair(link, f"inproc://{name}", peer_id)
             if target is None:
                 self._waiting.setdefault(name, []).append((pa, pb))
-                if link.attach_on_connect:
+                if link.attach_on_connect or peer_id:
                     pa.attached = link.attach(pa)
                 return pa
         return pa if _complete(pa, pb, target) else None

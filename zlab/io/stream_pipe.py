@@ -101,6 +101,8 @@ class StreamPipe(Pipe):
 
     def __init__(self, link: SocketLink, reactor: Reactor, endpoint: str) -> None:
         super().__init__(None, hwm_in=link.options.rcvhwm, endpoint=endpoint)
+        if link.options.conflating:
+            self.conflate()
         self.link = link
         self.reactor = reactor
         self.wlock = threading.Lock()
@@ -375,6 +377,13 @@ class StreamPipe(Pipe):
             self.ready = False
             self.want_write = False
             self.ctl = []
+
+    def terminate(self, linger: float | None = 0.0) -> None:
+        """The socket drops this peer (ROUTER_HANDOVER): close its connection on the reactor thread."""
+        self.alive = False
+        engine = self.engine
+        if engine is not None:
+            self.reactor.call_soon(engine.close, "replaced by a peer with the same routing id")
 
     def release_reads(self) -> None:
         engine = self.engine

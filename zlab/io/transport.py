@@ -29,22 +29,56 @@ ACCEPT_BATCH = 64
 
 
 def _tune(sock: socket.socket, link: SocketLink, tcp: bool) -> None:
+    """Options on a connected OS socket, as libzmq sets them (each only when set)."""
     sock.setblocking(False)
     opts = link.options
     if tcp:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if opts.tcp_keepalive == 1:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if opts.tcp_keepalive != -1:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, opts.tcp_keepalive)
+            if opts.tcp_keepalive:
+                for value, name in (
+                    (opts.tcp_keepalive_cnt, "TCP_KEEPCNT"),
+                    (opts.tcp_keepalive_idle, "TCP_KEEPIDLE"),
+                    (opts.tcp_keepalive_intvl, "TCP_KEEPINTVL"),
+                ):
+                    if value != -1:
+                        sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+        if opts.tcp_maxrt > 0:  # Linux: TCP_USER_TIMEOUT (ms), as libzmq maps it
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, opts.tcp_maxrt)
+    _tune_ip(sock, link, tcp)
     if opts.sndbuf > 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, opts.sndbuf)
     if opts.rcvbuf > 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, opts.rcvbuf)
 
 
+def _tune_ip(sock: socket.socket, link: SocketLink, tcp: bool) -> None:
+    """TOS and BINDTODEVICE, which libzmq sets on listening and connecting sockets before bind/connect."""
+    if not tcp:
+        return
+    opts = link.options
+    if opts.tos:
+        if sock.family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, opts.tos)
+        else:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, opts.tos)
+    if opts.bindtodevice:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, opts.bindtodevice)
+
+
+def _new_tcp_socket(family: int, link: SocketLink, ipv6_any: bool) -> socket.socket:
+    """A tcp OS socket; an IPv6 one bound to ``::`` takes IPv4 too (dual stack), as in libzmq."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if family == socket.AF_INET6 and ipv6_any:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    return sock
+
+
 class Listener:
     """A bound endpoint accepting stream connections."""
 
-    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint) -> None:
+    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint, peer_id: bytes = b"") -> None:
         self.reactor = reactor
         self.link = link
         self.endpoint = endpoint
@@ -58,10 +92,14 @@ class Listener:
 
     def _bind(self) -> socket.socket:
         ep = self.endpoint
-        sock = socket.socket(ep.family, socket.SOCK_STREAM)
+        if ep.transport == "tcp":
+            sock = _new_tcp_socket(ep.family, self.link, ep.ipv6)
+        else:
+            sock = socket.socket(ep.family, socket.SOCK_STREAM)
         try:
             if ep.transport == "tcp":
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                _tune_ip(sock, self.link, True)
                 sock.bind(ep.address)
             else:
                 path = ep.address
@@ -166,7 +204,7 @@ def _unlink_stale_socket(path: str) -> None:
 class Connecter:
     """One connect() endpoint: dial, hand the connection to an engine, redial when it ends."""
 
-    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint) -> None:
+    def __init__(self, reactor: Reactor, link: SocketLink, endpoint: Endpoint, peer_id: bytes = b"") -> None:
         self.reactor = reactor
         self.link = link
         self.endpoint = endpoint
@@ -178,10 +216,15 @@ class Connecter:
         self._timer: Timer | None = None
         self._linger_timer: Timer | None = None
         self._ivl = link.options.reconnect_ivl
+        self._connect_timer: Timer | None = None
         self.pipe: StreamPipe | None = None
-        if link.attach_on_connect and not link.options.immediate:
+        #: the pipe joined the socket's routing at connect() (the engine must not attach it again)
+        self.attached = False
+        if peer_id or (link.attach_on_connect and not link.options.immediate):
             self.pipe = new_stream_pipe(link, reactor, endpoint.text)
-            link.attach(self.pipe)
+            # CONNECT_ROUTING_ID: a ROUTER names the peer at once (and may send to it before it is up)
+            self.pipe.routing_id = peer_id
+            self.attached = link.attach(self.pipe)
         reactor.call_soon(self._dial)
 
     def _dial(self) -> None:
@@ -193,16 +236,27 @@ class Connecter:
         family = ep.family
         if not family:  # a host name, looked up at each dial
             try:
-                address = resolve(*address)  # type: ignore[misc]
+                address = resolve(*address, ipv6=ep.ipv6)  # type: ignore[misc]
             except ZMQError:
                 self._retry()
                 return
-            family = socket.AF_INET
+            family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
         if ep.transport == "ipc":
             assert isinstance(address, str)
             address = address if not address.startswith("@") else "\0" + address[1:]
+        else:
+            try:
+                _tune_ip(sock, self.link, True)
+                if ep.source is not None:  # tcp://src:port;dst:port
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sock.bind(ep.source)
+            except OSError:
+                self.link.event(Event.CLOSED, self.text, sock.fileno())
+                sock.close()
+                self._retry()
+                return
         err = sock.connect_ex(address)
         if err in (0, errno.EISCONN):
             self._connected(sock)
@@ -210,14 +264,31 @@ class Connecter:
             self.sock = sock
             self.reactor.register(sock.fileno(), WRITE, self._on_connect_ready)
             self.link.event(Event.CONNECT_DELAYED, self.text, err)
+            timeout = self.link.options.connect_timeout
+            if timeout > 0:  # CONNECT_TIMEOUT: give up this attempt (and retry) after it
+                self._connect_timer = self.reactor.call_later(timeout / 1000.0, self._connect_expired)
         else:
             self.link.event(Event.CLOSED, self.text, sock.fileno())
             sock.close()
             self._retry()
 
+    def _connect_expired(self) -> None:
+        self._connect_timer = None
+        sock = self.sock
+        if sock is None or self.closed:
+            return
+        self.sock = None
+        self.reactor.unregister(sock.fileno())
+        self.link.event(Event.CLOSED, self.text, sock.fileno())
+        sock.close()
+        self._retry()
+
     def _on_connect_ready(self, mask: int) -> None:
         sock = self.sock
         self.sock = None
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
         if sock is None:
             return
         self.reactor.unregister(sock.fileno())
@@ -241,6 +312,7 @@ class Connecter:
         self.engine = StreamEngine(
             self.reactor, sock, self.link, self.text, pipe=self.pipe, on_closed=self._engine_closed
         )
+        self.engine.attached = self.engine.attached or self.attached
         self.engine.start()
 
     def _engine_closed(self, engine: StreamEngine, reason: str) -> None:
@@ -301,7 +373,7 @@ class Connecter:
         self.closed = True
         self.lingering = False
         self.reactor.lingering.discard(self)
-        for timer in (self._timer, self._linger_timer):
+        for timer in (self._timer, self._linger_timer, self._connect_timer):
             if timer is not None:
                 timer.cancel()
         if self.sock is not None:

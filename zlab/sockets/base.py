@@ -101,6 +101,10 @@ class SocketCore:
     def _attached(self, pipe: Pipe) -> None:
         """Hook for subclasses."""
 
+    def configure(self) -> None:
+        """An option changed (the facade calls this after every setsockopt): subclasses that keep
+        derived state (inverted matching ...) refresh it here, so the send and recv paths test nothing."""
+
     def _detached(self, pipe: Pipe) -> None:
         """Hook for subclasses."""
 
@@ -254,6 +258,9 @@ class FairQueue:
         pipe.received += 1
         self.pipe = pipe
         if len(msgs) > 1:
+            if pipe.pending.maxlen == 1:  # CONFLATE: only the newest counts
+                pipe.received += len(msgs) - 1
+                return msgs[-1]
             self._keep(pipe, msgs[1:])
         return msgs[0]
 
@@ -326,21 +333,25 @@ class RoutingTable:
         self.by_id: dict[bytes, Pipe] = {}
         self.next_id = 0x6B8B4567  # libzmq starts from a random-looking value too
 
-    def add(self, pipe: Pipe, handover: bool = False) -> bool:
-        """Give ``pipe`` a routing id (the peer's own if it sent one); False if it is taken."""
+    def add(self, pipe: Pipe, handover: bool = False) -> tuple[bool, Pipe | None]:
+        """Give ``pipe`` a routing id (the peer's own if it sent one). Returns (False, None) if the id is
+        taken; with ``handover`` the new pipe takes it, and the old pipe is returned (renamed) to be closed."""
         rid = pipe.routing_id
+        old = None
         if rid:
             old = self.by_id.get(rid)
             if old is not None and old is not pipe:
                 if not handover:
-                    return False
+                    return False, None
                 self.by_id.pop(rid)
                 old.routing_id = self._generate()
                 self.by_id[old.routing_id] = old
+            else:
+                old = None
         else:
             rid = pipe.routing_id = self._generate()
         self.by_id[rid] = pipe
-        return True
+        return True, old
 
     def remove(self, pipe: Pipe) -> None:
         """Forget ``pipe``."""

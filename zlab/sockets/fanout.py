@@ -69,13 +69,20 @@ class FanOut:
                 if batch:
                     self.flush()
                 if pipes is None:
-                    pipes = self.index.match(msg if type(msg) is bytes else msg[0])
+                    pipes = self.targets(msg)
                     if not pipes:
                         self.core.count_drop("no_subscriber")
                 for pipe in pipes:
                     if not pipe.deliver(msg) and pipe.alive:
                         pipe.dropped_hwm += 1
         self.last_send = now
+
+    def targets(self, msg: Msg) -> Any:
+        """The pipes ``msg`` goes to: those subscribed to a prefix of it (INVERT_MATCHING: the others)."""
+        matched = self.index.match(msg if type(msg) is bytes else msg[0])
+        if self.index.invert:
+            return [p for p in self.core.pipes if p not in matched]
+        return matched
 
     def flush(self) -> None:
         """Hand the batch to every pipe (``lock`` held)."""

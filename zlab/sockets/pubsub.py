@@ -55,6 +55,46 @@ class XPub(SocketCore):
         self.gone: deque[Pipe] = deque()  # pipes detached by any thread, forgotten on ours
         self.queue: deque[Msg] = deque()  # messages for the application (XPUB)
         self._ready = self.inbox.ready
+        #: XPUB_MANUAL: the pipe each queued message came from (kept in step with ``queue``), the
+        #: pipe of the subscription received last (SUBSCRIBE/UNSUBSCRIBE on the socket apply to it),
+        #: and what each peer asked for (reported as unsubscribes when it goes away)
+        self.queue_pipes: deque[Pipe | None] = deque()
+        self.last_pipe: Pipe | None = None
+        self.asked = SubscriberIndex()
+        self.manual = False
+
+    def configure(self) -> None:
+        opts = self.options
+        invert = bool(opts.invert_matching)
+        with self.fanout.lock:
+            self.fanout.flush()
+            if invert != self.index.invert:
+                self.index.invert = invert
+                self.index._index()
+        self.manual = bool(opts.xpub_manual) and self.report
+
+    def _attached(self, pipe: Pipe) -> None:
+        welcome = self.options.xpub_welcome_msg
+        if welcome:  # XPUB_WELCOME_MSG: the first message each new subscriber gets
+            pipe.deliver(welcome)
+
+    def _report(self, msg: Msg, pipe: Pipe | None) -> None:
+        self.queue.append(msg)
+        if self.manual:
+            self.queue_pipes.append(pipe)
+
+    def manual_subscription(self, subscribe: bool, topic: bytes) -> None:
+        """XPUB_MANUAL: SUBSCRIBE/UNSUBSCRIBE on the XPUB apply to the peer whose subscription was
+        received last (nothing happens if there is none, or it went away), as in libzmq."""
+        pipe = self.last_pipe
+        if pipe is None or not pipe.alive or pipe not in self.pipes:
+            return
+        with self.fanout.lock:
+            self.fanout.flush()
+            if subscribe:
+                self.index.add(topic, pipe)
+            else:
+                self.index.remove(topic, pipe)
 
     # -- subscriptions (the socket's own thread) ------------------------------------------------
     def _detached(self, pipe: Pipe) -> None:
@@ -81,10 +121,16 @@ class XPub(SocketCore):
                 self._forget(gone.popleft())
 
     def _forget(self, pipe: Pipe) -> None:
-        """Drop ``pipe``'s subscriptions; XPUB reports the topics nobody wants any more."""
-        for topic in self.index.remove_pipe(pipe):
+        """Drop ``pipe``'s subscriptions; XPUB reports the topics nobody wants any more (with
+        XPUB_MANUAL: nobody asked for any more)."""
+        gone = self.index.remove_pipe(pipe)
+        if self.manual:
+            gone = self.asked.remove_pipe(pipe)
+            if self.last_pipe is pipe:
+                self.last_pipe = None
+        for topic in gone:
             if self.report:
-                self.queue.append(bytes([CANCEL_PREFIX]) + topic)
+                self._report(bytes([CANCEL_PREFIX]) + topic, None)
 
     def _drain(self, pipe: Pipe) -> None:
         pipe.signalled = False  # before reading: a producer that appends now announces it again
@@ -103,16 +149,25 @@ class XPub(SocketCore):
             if kind == SUBSCRIBE_PREFIX:
                 if not pipe.alive:
                     return
+                if self.manual:  # the application decides (SUBSCRIBE on the XPUB)
+                    self.asked.add(msg[1:], pipe)
+                    self._report(msg, pipe)
+                    return
                 first = self.index.add(msg[1:], pipe)
                 if self.report and (first or self.options.xpub_verbose):
                     self.queue.append(msg)
                 return
             if kind == CANCEL_PREFIX:
-                if self.index.remove(msg[1:], pipe) and self.report:
+                if self.manual:
+                    self.asked.remove(msg[1:], pipe)
+                    self._report(msg, pipe)
+                    return
+                last = self.index.remove(msg[1:], pipe)
+                if self.report and (last or self.options.xpub_verboser):
                     self.queue.append(msg)
                 return
         if self.report:  # anything else from an XSUB goes to the application
-            self.queue.append(msg)
+            self._report(msg, None)
 
     # -- the API ----------------------------------------------------------------------------------
     def send(self, msg: Msg, timeout: float | None) -> None:
@@ -133,7 +188,7 @@ class XPub(SocketCore):
 
     def _full(self, msg: Msg) -> list[Pipe]:
         """The matching pipes that would refuse ``msg`` now (XPUB_NODROP)."""
-        return [p for p in self.index.match(msg if type(msg) is bytes else msg[0]) if not p.writable()]
+        return [p for p in self.fanout.targets(msg) if not p.writable()]
 
     def recv(self, timeout: float | None) -> Msg:
         queue = self.queue
@@ -142,6 +197,10 @@ class XPub(SocketCore):
         while True:
             self._process()
             if queue:
+                if self.manual and self.queue_pipes:
+                    pipe = self.queue_pipes.popleft()
+                    if pipe is not None:
+                        self.last_pipe = pipe
                 return queue.popleft()
             if self.terminated:
                 raise ContextTerminated()
@@ -204,6 +263,11 @@ class XSub(SocketCore):
         self.subs = Subscriptions()
         #: held while the subscriptions change and while a new connection takes the full set
         self.sub_lock = threading.Lock()
+        #: INVERT_MATCHING: receive what matches no subscription
+        self.invert = False
+
+    def configure(self) -> None:
+        self.invert = bool(self.options.invert_matching)
 
     # -- subscriptions ----------------------------------------------------------------------------
     def subscriptions(self) -> list[bytes]:
@@ -243,12 +307,13 @@ class XSub(SocketCore):
     def recv(self, timeout: float | None) -> Msg:
         fq = self.fq
         subs = self.subs
-        if subs.everything:  # nothing to filter
+        invert = self.invert
+        if subs.everything and not invert:  # nothing to filter
             return fq.recv(timeout)
         deadline = None if not timeout else time.monotonic() + timeout
         while True:
             msg = fq.recv(timeout if deadline is None else max(0.0, deadline - time.monotonic()))
-            if subs.match(msg if type(msg) is bytes else msg[0]):
+            if subs.match(msg if type(msg) is bytes else msg[0]) is not invert:
                 return msg
             fq.pipe.dropped_filtered += 1  # type: ignore[union-attr]
 
@@ -257,7 +322,7 @@ class XSub(SocketCore):
         subs = self.subs
         while fq.has_input():
             msg = fq.ring[0].pending[0]
-            if subs.match(msg if type(msg) is bytes else msg[0]):
+            if subs.match(msg if type(msg) is bytes else msg[0]) is not self.invert:
                 return True
             fq.recv(0)
             fq.pipe.dropped_filtered += 1  # type: ignore[union-attr]

@@ -9,6 +9,8 @@ never blocking unless ROUTER_MANDATORY asks it to.
 
 from __future__ import annotations
 
+import random
+import sys
 import time
 
 from zlab.constants import Errno, SocketType
@@ -55,6 +57,10 @@ class Dealer(SocketCore):
     def can_send(self) -> bool:
         return self.lb.writable()
 
+    def _attached(self, pipe: Pipe) -> None:
+        if self.options.probe_router:  # PROBE_ROUTER: an empty message first, as libzmq does
+            pipe.deliver(b"")
+
 
 class Req(Dealer):
     """Strict send/recv alternation with an empty delimiter frame."""
@@ -65,11 +71,17 @@ class Req(Dealer):
         super().__init__(options)
         self.expect_reply = False
         self.reply_pipe: Pipe | None = None
+        #: REQ_CORRELATE: the id of the last request, sent as a 4-octet frame before the delimiter
+        #: (libzmq copies its uint32 in the machine's byte order, and starts from a random value)
+        self.request_id = random.getrandbits(32)
 
     def send(self, msg: Msg, timeout: float | None) -> None:
         if self.expect_reply and not self.options.req_relaxed:
             raise ZMQError(Errno.EFSM)
         frames = [b"", msg] if type(msg) is bytes else [b"", *msg]
+        if self.options.req_correlate:
+            self.request_id = (self.request_id + 1) & 0xFFFFFFFF
+            frames.insert(0, self.request_id.to_bytes(4, sys.byteorder))
         self.reply_pipe = self.lb.send(frames, timeout)
         self.expect_reply = True
 
@@ -80,7 +92,13 @@ class Req(Dealer):
         while True:
             pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
             # only the reply from the peer asked, and only a well-formed one
-            if pipe is not self.reply_pipe or type(msg) is bytes or len(msg) < 2 or msg[0] != b"":
+            if pipe is not self.reply_pipe or type(msg) is bytes:
+                continue
+            if self.options.req_correlate:  # the request id must be the last request's
+                if len(msg) < 3 or msg[0] != self.request_id.to_bytes(4, sys.byteorder):
+                    continue
+                msg = msg[1:]
+            if len(msg) < 2 or msg[0] != b"":
                 continue
             self.expect_reply = False
             return msg[1] if len(msg) == 2 else msg[1:]
@@ -149,9 +167,21 @@ class Router(SocketCore):
         self.table = RoutingTable()
 
     def attach(self, pipe: Pipe) -> bool:
-        if self.closed or not self.table.add(pipe, self.options.router_handover):
+        if self.closed:
             return False
-        return super().attach(pipe)
+        added, old = self.table.add(pipe, self.options.router_handover)
+        if not added:
+            return False
+        if not super().attach(pipe):
+            return False
+        if old is not None:  # ROUTER_HANDOVER: the new peer takes the id; libzmq drops the old one
+            self.detach(old)
+            old.terminate()
+        return True
+
+    def _attached(self, pipe: Pipe) -> None:
+        if self.options.probe_router:  # PROBE_ROUTER: an empty message first, as libzmq does
+            pipe.deliver(b"")
 
     def _detached(self, pipe: Pipe) -> None:
         self.table.remove(pipe)

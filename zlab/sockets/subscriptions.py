@@ -79,7 +79,7 @@ class SubscriberIndex:
     subscribed once (its subscriber counts them and cancels only the last).
     """
 
-    __slots__ = ("by_pipe", "everyone", "lengths", "topics")
+    __slots__ = ("by_pipe", "everyone", "invert", "lengths", "topics")
 
     def __init__(self) -> None:
         self.topics: dict[bytes, set[Pipe]] = {}
@@ -87,6 +87,8 @@ class SubscriberIndex:
         self.lengths: list[int] = []
         #: the pipes subscribed to b"" when that is the only subscription (every message matches)
         self.everyone: set[Pipe] | None = None
+        #: INVERT_MATCHING: messages go to the pipes that do not match (no "everyone" shortcut then)
+        self.invert = False
 
     def add(self, topic: bytes, pipe: Pipe) -> bool:
         """Subscribe ``pipe`` to ``topic``; True if no pipe was subscribed to it before."""
@@ -100,10 +102,11 @@ class SubscriberIndex:
         return first
 
     def remove(self, topic: bytes, pipe: Pipe) -> bool:
-        """Unsubscribe ``pipe``; True if that was the topic's last pipe."""
+        """Unsubscribe ``pipe``; True if that was the topic's last pipe, or ``pipe`` was not subscribed
+        to it (libzmq's XPUB reports such an unsubscribe too)."""
         pipes = self.topics.get(topic)
         if pipes is None or pipe not in pipes:
-            return False
+            return True
         pipes.discard(pipe)
         mine = self.by_pipe.get(pipe)
         if mine is not None:
@@ -146,4 +149,4 @@ class SubscriberIndex:
 
     def _index(self) -> None:
         self.lengths = sorted({len(t) for t in self.topics})
-        self.everyone = self.topics[b""] if self.lengths == [0] else None
+        self.everyone = self.topics[b""] if self.lengths == [0] and not self.invert else None
