@@ -50,6 +50,22 @@ def load_medians(frame: pd.DataFrame) -> pd.DataFrame:
     return med.reset_index()
 
 
+def common_held_rate(load_rows: pd.DataFrame) -> float:
+    """The highest offered rate that every implementation of ``load_rows`` was offered and held (medians
+    over repeats); the lowest common rate if none held; NaN without a common rate. Sweep ladders lie on
+    one grid (1000 x 2^(k/2) msg/s), so implementations share their lower rates."""
+    med = load_medians(load_rows)
+    if med.empty:
+        return float("nan")
+    impls = med["impl"].nunique()
+    by_rate = med.groupby("offered_rate_per_s").agg(n=("impl", "nunique"), held=("held", "all"))
+    common = by_rate[by_rate["n"] == impls]
+    if common.empty:
+        return float("nan")
+    held = common[common["held"]]
+    return float(held.index.max() if len(held) else common.index.min())
+
+
 def _rate_axis(ax: Any) -> None:
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: format_rate(v)))
@@ -186,10 +202,7 @@ def plot_spectrum_of_cell(
     ]
     if hist.empty or load.empty or not (rows["mode"] == "latency").any():
         return None
-    med = load_medians(load)
-    if rate is None:
-        held = med.groupby("offered_rate_per_s")["held"].all()
-        rate = float(held[held].index.max()) if held.any() else float(med["offered_rate_per_s"].min())
+    rate = rate if rate is not None else common_held_rate(load)
     curves: dict[str, Histogram] = {}
     styles: dict[str, dict[str, Any]] = {}
     for impl in [i for i in IMPL_STYLE if i in set(hist["impl"])]:
