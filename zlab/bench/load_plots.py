@@ -181,7 +181,7 @@ def plot_spectrum_of_cell(
     """One cell closed loop (ping-pong round trips) and open loop at one offered rate (corrected and
     uncorrected request latency), per implementation, histograms merged over repeats, from the runs that
     hold the open-loop rows. Defaults: the first transport present, the smallest size and the highest
-    offered rate every implementation held."""
+    offered rate every implementation held (each implementation's lowest rate if they share none)."""
     rows = frame[(frame["pattern"] == pattern) & (frame["status"] == "ok")]
     load = rows[rows["mode"] == "load"]
     if load.empty:
@@ -210,10 +210,14 @@ def plot_spectrum_of_cell(
         st = _style(impl)
         name = st["label"]
         closed = h[(h["mode"] == "latency") & (h["kind"] == "round_trip")]
-        opened = h[(h["mode"] == "load") & (h["offered_rate_per_s"] == rate)]
+        own = h[h["mode"] == "load"]
+        at = (
+            rate if np.isfinite(rate) else float(own["offered_rate_per_s"].min())
+        )  # no common rate: its lowest
+        opened = own[own["offered_rate_per_s"] == at]
         parts = [
             (f"{name}: closed loop (ping-pong)", closed, "-."),
-            (f"{name}: open loop at {format_rate(rate)}/s, from intended send", opened[opened["kind"] == "latency"], "-"),
+            (f"{name}: open loop at {format_rate(at)}/s, from intended send", opened[opened["kind"] == "latency"], "-"),
             (f"{name}: open loop, uncorrected (from actual send)", opened[opened["kind"] == "uncorrected"], ":"),
         ]  # fmt: skip
         for label, part, ls in parts:
