@@ -1,6 +1,7 @@
 # experiments/standard.py -- the standard experiment matrix (`make experiment`).
 """The standard matrix on this machine: latency vs size, throughput vs size (8 B to 1 MiB, three
-implementations, three transports, 3 repeats) and the patterns compared, each into its own folder
+implementations, three transports, 3 repeats), the patterns compared and latency under load (a rate
+sweep, open loop), each into its own folder
 under ``results/``, then every chart of the set (including the zlab / libzmq heat maps) in
 ``results/charts/``.
 
@@ -9,6 +10,7 @@ under ``results/``, then every chart of the set (including the zlab / libzmq hea
 
 import sys
 
+import latency_under_load
 import latency_vs_size
 import patterns
 import throughput_vs_size
@@ -16,4 +18,13 @@ import throughput_vs_size
 from zlab.bench.experiments import main
 
 if __name__ == "__main__":
-    sys.exit(main([latency_vs_size.EXPERIMENT, throughput_vs_size.EXPERIMENT, patterns.EXPERIMENT]))
+    sys.exit(
+        main(
+            [
+                latency_vs_size.EXPERIMENT,
+                throughput_vs_size.EXPERIMENT,
+                patterns.EXPERIMENT,
+                latency_under_load.EXPERIMENT,
+            ]
+        )
+    )

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from zlab.bench.matrix import (
+    ALL_MODES,
     APIS,
     IMPLS,
     MECHANISMS,
@@ -30,6 +31,7 @@ from zlab.bench.matrix import (
     ChoiceError,
     parse_choices,
     parse_counts,
+    parse_rates,
     parse_sizes,
 )
 
@@ -106,9 +108,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--mode",
-        type=_checked(lambda t: parse_choices(t, MODES, "mode")),
+        type=_checked(lambda t: parse_choices(t, ALL_MODES, "mode")),
         default=list(MODES),
-        help="comma list of latency (ping-pong), throughput (flood); each pattern runs the modes it has",
+        help="comma list of latency (ping-pong), throughput (flood), load (open loop at --rate: "
+        "pushpull, pubsub, dealer-router); each pattern runs the modes it has",
+    )
+    bench.add_argument(
+        "--rate",
+        type=_checked(parse_rates),
+        help="mode load: offered msg/s, comma list (1k,10k,100k) or 'sweep' (a flood probe picks the range)",
+    )
+    bench.add_argument(
+        "--arrival", choices=["uniform", "poisson"], default="uniform", help="mode load: arrival process"
+    )
+    bench.add_argument(
+        "--pacing",
+        choices=["hybrid", "spin", "sleep"],
+        help="mode load: how the sender waits for its next send time (default hybrid)",
+    )
+    bench.add_argument(
+        "--p99-max",
+        type=_positive_float,
+        default=1000.0,
+        help="mode load: the headline is the max rate with corrected p99 <= this many us (default 1000)",
+    )
+    bench.add_argument(
+        "--p99-ceiling",
+        type=_positive_float,
+        help="--rate sweep stops once corrected p99 passes this many us (default 100000)",
     )
     bench.add_argument(
         "--size",
@@ -201,12 +228,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
             out=None if args.no_save else args.out,
             experiment=args.experiment,
             progress=not args.no_progress,
+            rates=args.rate,
+            arrival=args.arrival,
+            pacing=args.pacing,
+            p99_ceiling_us=args.p99_ceiling,
         )
     except ChoiceError as exc:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
         return 2
-    print()
-    print(format_summary(frame))
+    if (frame["mode"] != "load").any():
+        print()
+        print(format_summary(frame))
+    if (frame["mode"] == "load").any():
+        from zlab.bench.sweep import format_load
+
+        print()
+        print(format_load(frame, args.p99_max))
     for status in ("failed", "skipped"):
         rows = frame[frame["status"] == status]
         if len(rows):
@@ -293,16 +330,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """``zlab plot``: delegates to ``zlab.bench.plots.plot_all(results, out) -> list of paths``."""
+    """``zlab plot``: delegates to ``zlab.bench.charts.plot_all(results, out) -> list of paths``."""
     try:
-        plots = importlib.import_module("zlab.bench.plots")
+        charts = importlib.import_module("zlab.bench.charts")
     except ImportError as exc:
-        if exc.name != "zlab.bench.plots":
+        if exc.name not in ("zlab.bench.plots", "zlab.bench.charts"):
             raise
         print("zlab plot: error: charts are not available yet (zlab.bench.plots, issue 5)", file=sys.stderr)
         return 2
     try:
-        paths = plots.plot_all(args.results, args.out, mechanism=args.mechanism)
+        paths = charts.plot_all(args.results, args.out, mechanism=args.mechanism)
     except FileNotFoundError as exc:
         print(f"zlab plot: error: {exc}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(60)
         (["bench", "--pattern", "fanout"], "(valid: reqrep, pair, dealer-router, pushpull, pubsub)"),
         (["bench", "--size", "big"], "size 'big' is not a number of bytes (examples: 64, 64K, 1M, standard)"),
         (["bench", "--pin", "all"], "invalid choice: 'all' (choose from"),
-        (["bench", "--mode", "speed"], "unknown mode 'speed' (valid: latency, throughput)"),
+        (["bench", "--mode", "speed"], "unknown mode 'speed' (valid: latency, throughput, load)"),
         (["bench", "--repeats", "0"], "'0' is not a positive integer"),
         (["bench", "--api", "trio"], "unknown api 'trio' (valid: sync, asyncio)"),
         (["bench", "--mechanism", "gssapi"], "unknown mechanism 'gssapi' (valid: null, plain, curve)"),

@@ -14,7 +14,7 @@ from zlab.bench.experiments import QUICK_SIZES, Experiment, build_parser, main
 pytestmark = pytest.mark.timeout(60)
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
-SCRIPTS = ("latency_vs_size", "throughput_vs_size", "patterns", "zlab_vs_libzmq")
+SCRIPTS = ("latency_vs_size", "throughput_vs_size", "patterns", "zlab_vs_libzmq", "latency_under_load")
 
 
 def test_quick_overrides_shrink_the_sweep() -> None:
@@ -50,7 +50,7 @@ def test_main_writes_the_run_under_its_name(tmp_path: Path, capsys: pytest.Captu
     assert "tiny: 3 cell runs (3 ok)" in capsys.readouterr().out
 
 
-def test_standard_runs_the_three_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_standard_runs_the_four_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
     monkeypatch.setattr(sys, "path", [str(EXPERIMENTS), *sys.path])
     import zlab.bench.experiments as experiments
@@ -58,4 +58,4 @@ def test_standard_runs_the_three_sweeps(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(experiments, "main", lambda exps, argv=None: seen.append([e.name for e in exps]) or 0)
     with pytest.raises(SystemExit):
         runpy.run_path(str(EXPERIMENTS / "standard.py"), run_name="__main__")
-    assert seen == [["latency_vs_size", "throughput_vs_size", "patterns"]]
+    assert seen == [["latency_vs_size", "throughput_vs_size", "patterns", "latency_under_load"]]

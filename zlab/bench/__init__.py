@@ -15,6 +15,8 @@ From a notebook or an experiment script::
     )
     zb.load("results")  # every run under a folder (or one file), one tidy frame
     zb.headline(df), zb.ratios(df)  # medians per implementation; zlab/pyzmq per cell
+    zb.run("zlab,pyzmq", "tcp", "pushpull", 64, modes="load", rates="1k,10k,100k")  # open loop
+    zb.merge_histograms(zb.load_histograms("results")).percentile(99)  # any merge, any percentile
     zb.plot_all("results")  # every chart the results allow, to results/charts/
 
 Modules: matrix (choices, cells, budgets), adapters (peer interface, pyzmq-shaped backends),
@@ -48,12 +50,16 @@ _LAZY = {
     "run_cell": "zlab.bench.runner",
     "load": "zlab.bench.results",
     "load_meta": "zlab.bench.results",
+    "load_histograms": "zlab.bench.results",
+    "Histogram": "zlab.bench.histogram",
+    "merge_histograms": "zlab.bench.histogram",
+    "max_sustainable_rate": "zlab.bench.sweep",
     "COLUMNS": "zlab.bench.results",
     "SCHEMA_VERSION": "zlab.bench.results",
     "headline": "zlab.bench.summary",
     "ratios": "zlab.bench.summary",
     "format_summary": "zlab.bench.summary",
-    "plot_all": "zlab.bench.plots",
+    "plot_all": "zlab.bench.charts",
 }
 
 __all__ = [

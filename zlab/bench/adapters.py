@@ -43,6 +43,9 @@ class MQPeer(Peer):
         self.send = sock.send  # type: ignore[method-assign]
         self.recv = sock.recv  # type: ignore[method-assign]
 
+    def recv_within(self, timeout_s: float) -> bytes | None:
+        return self.recv() if self.sock.poll(round(timeout_s * 1000)) else None
+
     def close(self) -> None:
         self.sock.close()
 

@@ -40,7 +40,11 @@ class Experiment:
     placement: str = "none"
     repeats: int = 3
     duration_s: float | None = None
-    #: The charts (``zlab.bench.plots.CHARTS``) drawn beside this experiment's results; None = all it allows.
+    #: Mode ``load``: offered rates (msg/s, or ``"sweep"``), arrival process, p99 ceiling of a sweep (µs).
+    rates: tuple[float, ...] | str = ()
+    arrival: str = "uniform"
+    p99_ceiling_us: float | None = None
+    #: The charts (``zlab.bench.charts.CHARTS``) drawn beside this experiment's results; None = all it allows.
     charts: tuple[str, ...] | None = None
     #: Overrides applied with ``--quick`` (field name -> value); repeats 1 and QUICK_SIZES by default.
     quick: dict[str, Any] = field(default_factory=dict)
@@ -57,7 +61,13 @@ class Experiment:
         from zlab.bench.matrix import build_cells
 
         exp = self.resolved(quick)
-        cells = build_cells(exp.impls, exp.transports, exp.patterns, exp.sizes, exp.modes, exp.subscribers)
+        from zlab.bench.sweep import ladder
+
+        # a sweep: one flood probe and about the length of the ladder per load cell (it may stop early)
+        rates: list[float] = [0.0] * (len(ladder(1e5)) + 1) if isinstance(exp.rates, str) else list(exp.rates)
+        cells = build_cells(
+            exp.impls, exp.transports, exp.patterns, exp.sizes, exp.modes, exp.subscribers, rates=rates
+        )
         return len(cells) * exp.repeats
 
 
@@ -88,6 +98,9 @@ def run_experiment(
         out=Path(out) / e.name,
         experiment=e.name,
         progress=progress,
+        rates=(e.rates or None) if isinstance(e.rates, str) else list(e.rates) or None,
+        arrival=e.arrival,
+        p99_ceiling_us=e.p99_ceiling_us,
     )
 
 
@@ -127,14 +140,14 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
     exps = [experiments] if isinstance(experiments, Experiment) else list(experiments)
     description = " / ".join(e.question for e in exps)
     args = build_parser(description).parse_args(argv)
-    plots: ModuleType | None = None  # zlab.bench.plots, imported only when drawing
+    plots: ModuleType | None = None  # zlab.bench.charts, imported only when drawing
     if not args.no_plot:
         import matplotlib
 
         matplotlib.use("Agg")  # scripts draw to files only, on machines with no display
-        from zlab.bench import plots as _plots
+        from zlab.bench import charts as _charts
 
-        plots = _plots
+        plots = _charts
 
     out = Path(args.out)
     total = sum(e.n_cells(args.quick) for e in exps)

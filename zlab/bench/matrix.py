@@ -24,17 +24,20 @@ IMPLS: tuple[str, ...] = ("zlab", "pyzmq", "raw")
 TRANSPORTS: tuple[str, ...] = ("inproc", "ipc", "tcp")
 PATTERNS: tuple[str, ...] = ("reqrep", "pair", "dealer-router", "pushpull", "pubsub")
 MODES: tuple[str, ...] = ("latency", "throughput")
+#: Every mode a cell can have; ``load`` (open loop at offered rates) runs only when asked for.
+ALL_MODES: tuple[str, ...] = (*MODES, "load")
 PLACEMENTS: tuple[str, ...] = ("none", "one", "split")
 APIS: tuple[str, ...] = ("sync", "asyncio")
 MECHANISMS: tuple[str, ...] = ("null", "plain", "curve")
 
-#: The modes each pattern can be measured in (ping-pong = latency, flood = throughput).
+#: The modes each pattern can be measured in (ping-pong = latency, flood = throughput, open loop at an
+#: offered rate = load; REQ allows one request in flight, so reqrep has no load mode: DEALER/ROUTER does).
 PATTERN_MODES: dict[str, tuple[str, ...]] = {
     "reqrep": ("latency",),
     "pair": ("latency", "throughput"),
-    "dealer-router": ("latency", "throughput"),
-    "pushpull": ("throughput",),
-    "pubsub": ("throughput",),
+    "dealer-router": ("latency", "throughput", "load"),
+    "pushpull": ("throughput", "load"),
+    "pubsub": ("throughput", "load"),
 }
 
 #: The standard size sweep: 8 B to 1 MiB in powers of 4 (``--size standard``).
@@ -64,6 +67,9 @@ class Cell:
     n_subscribers: int = 1
     api: str = "sync"
     mechanism: str = "null"
+    #: mode ``load`` only: the offered rate (messages per second) and the arrival process.
+    rate: float | None = None
+    arrival: str = "uniform"
 
     @property
     def label(self) -> str:
@@ -73,7 +79,10 @@ class Cell:
         impl = self.impl if self.api == "sync" else f"{self.impl}/{self.api}"
         if self.mechanism != "null":
             impl += f"+{self.mechanism}"
-        return f"{impl} {self.transport} {self.pattern}/{self.mode}{subs} {format_size(self.msg_size_bytes)}"
+        rate = f" @{format_rate(self.rate)}/s" if self.rate is not None else ""
+        if rate and self.arrival != "uniform":
+            rate += f" {self.arrival}"
+        return f"{impl} {self.transport} {self.pattern}/{self.mode}{subs} {format_size(self.msg_size_bytes)}{rate}"
 
     def skip_reason(self) -> str | None:
         """Why this cell cannot be measured by its implementation on any machine, or None."""
@@ -83,6 +92,10 @@ class Cell:
             return "raw has no security mechanisms (null only)"
         if self.mechanism != "null" and self.transport not in SECURE_TRANSPORTS:
             return f"no security mechanism on {self.transport} (libzmq applies them to tcp and ipc only)"
+        if self.mode == "load" and self.api != "sync":
+            return "load mode drives blocking sockets only (sync api)"
+        if self.mode == "load" and self.msg_size_bytes < 16:
+            return "load mode needs messages of at least 16 B (two timestamps ride in each)"
         if self.impl == "raw" and self.pattern not in RAW_PATTERNS:
             return (
                 f"raw has no {self.pattern} equivalent (point-to-point stream only: reqrep, pair, pushpull)"
@@ -176,6 +189,53 @@ def parse_sizes(value: str | int | Iterable[str | int]) -> list[int]:
     return sizes
 
 
+_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$", re.IGNORECASE)
+#: ``--rate sweep``: rates chosen per implementation and transport by a flood probe.
+SWEEP = "sweep"
+
+
+def parse_rate(text: str | float) -> float:
+    """``1000`` -> 1000.0, ``10k`` -> 10000.0, ``1.5M`` -> 1500000.0 (decimal units, messages per second)."""
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        match = _RATE_RE.match(str(text))
+        if not match:
+            raise ChoiceError(f"rate {text!r} is not messages per second (examples: 500, 10k, 1.5M, sweep)")
+        value = float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6}[match.group(2).lower()]
+    if value <= 0:
+        raise ChoiceError(f"rate {text!r} must be positive")
+    return value
+
+
+def parse_rates(value: str | float | Iterable[str | float]) -> list[float] | str:
+    """A comma list (or iterable) of rates (see :func:`parse_rate`), or :data:`SWEEP`."""
+    if isinstance(value, str) and value.strip() == SWEEP:
+        return SWEEP
+    items = (
+        value.split(",")
+        if isinstance(value, str)
+        else [value]
+        if isinstance(value, int | float)
+        else list(value)
+    )
+    out: list[float] = []
+    for item in items:
+        if str(item).strip() and parse_rate(item) not in out:
+            out.append(parse_rate(item))
+    if not out:
+        raise ChoiceError("no rate given (examples: 1k,10k,100k or sweep)")
+    return out
+
+
+def format_rate(rate: float) -> str:
+    """10000.0 -> ``10k``, 1500000.0 -> ``1.5M``, 500.0 -> ``500``."""
+    for unit, factor in (("M", 1e6), ("k", 1e3)):
+        if rate >= factor:
+            return f"{rate / factor:.4g}{unit}"
+    return f"{rate:.4g}"
+
+
 def parse_counts(value: str | int | Iterable[str | int], what: str) -> list[int]:
     """A comma list (or iterable) of positive integers, e.g. subscriber counts ``1,2,4``."""
     items = value.split(",") if isinstance(value, str) else [value] if isinstance(value, int) else list(value)
@@ -202,13 +262,18 @@ def build_cells(
     subscribers: Sequence[int] = (1,),
     apis: Sequence[str] = ("sync",),
     mechanisms: Sequence[str] = ("null",),
+    rates: Sequence[float] = (),
+    arrival: str = "uniform",
 ) -> list[Cell]:
     """Expand a sweep into cells, implementations innermost so they run back to back (then mechanisms,
     then APIs: ``zlab`` and ``pyzmq`` over CURVE are neighbours in time, as over NULL).
 
     Patterns are paired only with the modes they support; ``subscribers`` applies to pubsub only
-    (other patterns have one receiving peer). Raises ChoiceError when nothing is left to measure.
+    (other patterns have one receiving peer); ``rates`` (mode ``load`` only) multiply load cells, lowest
+    rate first. Raises ChoiceError when nothing is left to measure.
     """
+    if "load" in modes and not rates:
+        raise ChoiceError("mode load needs offered rates (e.g. rates=[1000, 10000] or --rate 1k,10k)")
     cells: list[Cell] = []
     for transport in transports:
         for pattern in patterns:
@@ -217,10 +282,22 @@ def build_cells(
                     for subs in subscribers if pattern == "pubsub" else (1,):
                         for api in apis:
                             for mech in mechanisms:
-                                cells.extend(
-                                    Cell(impl, transport, pattern, mode, size, subs, api, mech)
-                                    for impl in impls
-                                )
+                                for rate in sorted(rates) if mode == "load" else (None,):
+                                    cells.extend(
+                                        Cell(
+                                            impl,
+                                            transport,
+                                            pattern,
+                                            mode,
+                                            size,
+                                            subs,
+                                            api,
+                                            mech,
+                                            rate,
+                                            arrival,
+                                        )
+                                        for impl in impls
+                                    )
     if not cells:
         pairs = "; ".join(f"{p}: {', '.join(PATTERN_MODES[p])}" for p in patterns)
         raise ChoiceError(f"no pattern supports the modes {', '.join(modes)} ({pairs})")

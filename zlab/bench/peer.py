@@ -1,7 +1,7 @@
 # zlab.bench.peer -- the interface every scenario is written against.
 """The :class:`Peer` and :class:`Backend` interfaces, and the wire conventions of every scenario.
 
-Owns: ``Peer`` (send, recv, send_many, recv_until_end), ``Backend`` (opens bound or connected peers),
+Owns: ``Peer`` (send, recv, send_many, recv_until_end, recv_within), ``Backend`` (opens bound or connected peers),
 :data:`END` and :data:`HELLO`. Implementations build on this module: the messaging libraries in
 :mod:`zlab.bench.adapters`, the plain-Python floor in :mod:`zlab.bench.raw`. Imports nothing of zlab.
 
@@ -33,6 +33,14 @@ class Peer:
     def recv(self) -> bytes:  # pragma: no cover - replaced by subclasses
         """Receive one message (blocking)."""
         raise NotImplementedError
+
+    def recv_nowait(self) -> bytes | None:
+        """One message if one is waiting, else None at once (open-loop clients poll between sends)."""
+        return self.recv_within(0.0)
+
+    def recv_within(self, timeout_s: float) -> bytes | None:
+        """One message if one arrives within ``timeout_s`` seconds, else None."""
+        raise NotImplementedError(f"{type(self).__name__} has no receive with a timeout")
 
     def accept(self) -> None:
         """Called once on a bound peer after its endpoint was published (a stream accepts here)."""

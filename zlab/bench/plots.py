@@ -631,7 +631,7 @@ def plot_ratio_heatmap(
 # ----------------------------------------------------------------------------------------------------------
 # All of them, to files
 
-#: The charts, by file stem.
+#: The charts, by file stem (``zlab.bench.charts.plot_all`` adds ``zlab.bench.load_plots.LOAD_CHARTS``).
 CHARTS = ("latency_vs_size", "throughput_vs_size", "patterns", "zlab_vs_libzmq")
 
 
@@ -639,6 +639,7 @@ def make_charts(
     frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None, charts: Sequence[str] | None = None
 ) -> dict[str, Figure]:
     """Every chart the rows allow (or those of ``charts`` they allow), by file stem; charts without data are left out."""
+    frame = frame[frame["mode"] != "load"]  # open-loop rows have their own charts (zlab.bench.load_plots)
     draw = {
         "latency_vs_size": lambda: plot_latency_vs_size(prefer(frame, PREFERRED["latency_vs_size"]), meta),
         "throughput_vs_size": lambda: plot_throughput_vs_size(

@@ -21,7 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 3  # 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve)
+# 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve); 4: mode load (offered
+# rate, counts, corrected and uncorrected percentiles, sender lag) and lat_p9999_us
+SCHEMA_VERSION = 4
 META_KEY = b"zlab.bench.meta"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -39,7 +41,7 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "mechanism": (pa.string(), "security mechanism: null | plain | curve (tcp and ipc only)"),
     "transport": (pa.string(), "inproc | ipc | tcp"),
     "pattern": (pa.string(), "reqrep | pair | dealer-router | pushpull | pubsub"),
-    "mode": (pa.string(), "latency (ping-pong) | throughput (flood)"),
+    "mode": (pa.string(), "latency (ping-pong) | throughput (flood) | load (open loop at an offered rate)"),
     "msg_size_bytes": (pa.int64(), "payload size of each message"),
     "n_subscribers": (pa.int16(), "receiving peers: subscribers for pubsub, 1 otherwise"),
     "repeat": (pa.int16(), "repeat index, 0-based; repeats are interleaved across the matrix"),
@@ -70,6 +72,35 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "lat_max_us": (pa.float64(), "one-way latency, maximum"),
     "lat_mean_us": (pa.float64(), "one-way latency, mean"),
     "lat_std_us": (pa.float64(), "one-way latency, standard deviation"),
+    # -- schema 4: open-loop latency under load (mode load); lat_* above are then the CORRECTED figures,
+    # from each message's intended send time on the schedule (load: one-way for pushpull/pubsub, request
+    # round trip for dealer-router); closed-loop latency cells fill lat_p9999_us too.
+    "lat_p9999_us": (pa.float64(), "latency, 99.99th percentile (load: from the intended send time)"),
+    "offered_rate_per_s": (pa.float64(), "load: messages per second the schedule offered (per sender)"),
+    "arrival": (pa.string(), "load: uniform (fixed interval) | poisson (exponential gaps)"),
+    "pacing": (pa.string(), "load: how the sender waits for the next send time: hybrid | spin | sleep"),
+    "load_status": (
+        pa.string(),
+        "load: ok | sender_behind (sent below 95% of offered: the rate was NOT offered) | "
+        "saturated (received below 90% of offered) | lossy (dropped at a high-water mark: PUB, ROUTER replies)",
+    ),
+    "n_scheduled": (pa.int64(), "load: messages the schedule held (offered rate x duration)"),
+    "n_received": (pa.int64(), "load: messages received (all subscribers together)"),
+    "n_lost": (pa.int64(), "load: n_sent x receivers - n_received"),
+    "backlog_msgs": (pa.int64(), "load: messages sent but not yet received when the sender finished"),
+    "send_rate_per_s": (
+        pa.float64(),
+        "load: rate the sender actually sent at (msgs_per_s is the received one)",
+    ),
+    "sender_lag_p50_us": (pa.float64(), "load: how late the sender sent vs its schedule, median"),
+    "sender_lag_p99_us": (pa.float64(), "load: sender lag, 99th percentile"),
+    "sender_lag_max_us": (pa.float64(), "load: sender lag, maximum"),
+    "uncorrected_p50_us": (pa.float64(), "load: latency from the ACTUAL send time (service time), median"),
+    "uncorrected_p90_us": (pa.float64(), "load: uncorrected latency, 90th percentile"),
+    "uncorrected_p99_us": (pa.float64(), "load: uncorrected latency, 99th percentile"),
+    "uncorrected_p999_us": (pa.float64(), "load: uncorrected latency, 99.9th percentile"),
+    "uncorrected_p9999_us": (pa.float64(), "load: uncorrected latency, 99.99th percentile"),
+    "uncorrected_max_us": (pa.float64(), "load: uncorrected latency, maximum"),
 }
 SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in COLUMNS.items()])
 
@@ -91,8 +122,14 @@ def _v2_to_v3(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _v3_to_v4(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 4 added mode ``load`` and its columns: earlier runs have none (left null)."""
+    return frame
+
+
 UPGRADES[1] = _v1_to_v2
 UPGRADES[2] = _v2_to_v3
+UPGRADES[3] = _v3_to_v4
 
 
 def make_row(**values: Any) -> dict[str, Any]:
@@ -140,8 +177,10 @@ class RunWriter:
         for path in (self.parquet, self.json):
             if path.exists():
                 raise FileExistsError(f"{path} exists: results are never overwritten")
+        self.hist_parquet = self.dir / HIST_DIR / f"{run_id}.parquet"
         self.meta = dict(meta)
         self.rows: list[dict[str, Any]] = []
+        self.hist_rows: list[dict[str, Any]] = []
         self._write_meta(complete=False)
 
     def _replace(self, path: Path, write: Callable[[Path], object]) -> None:
@@ -154,9 +193,19 @@ class RunWriter:
         text = json.dumps(self.meta, indent=2, sort_keys=True, default=str) + "\n"
         self._replace(self.json, lambda p: p.write_text(text))
 
-    def append(self, row: dict[str, Any]) -> None:
-        """Add a row and rewrite the run's Parquet file (small: one row per cell and repeat)."""
+    def append(self, row: dict[str, Any], histograms: dict[str, Any] | None = None) -> None:
+        """Add a row (and its latency histograms by kind) and rewrite the run's Parquet files (small:
+        one row per cell and repeat; histograms go to ``histograms/<run_id>.parquet``)."""
+        if histograms:
+            self.hist_rows.extend(histogram_rows(row, histograms))
+            hist_table = pa.Table.from_pylist(self.hist_rows, schema=HIST_SCHEMA)
+            self.hist_parquet.parent.mkdir(exist_ok=True)
+            self._replace(self.hist_parquet, lambda p: pq.write_table(hist_table, p))
         self.rows.append(row)
+        self.flush()
+
+    def flush(self) -> None:
+        """Rewrite the rows file from the rows held (after a row was amended in place)."""
         table = pa.Table.from_pylist(self.rows, schema=SCHEMA)
         meta = json.dumps(self.meta, sort_keys=True, default=str).encode()
         table = table.replace_schema_metadata({META_KEY: meta})
@@ -200,7 +249,7 @@ def result_files(path: str | os.PathLike[str]) -> list[Path]:
         return [p]
     if not p.exists():
         raise FileNotFoundError(f"no results at {p}")
-    return sorted(f for f in p.rglob("*.parquet") if not f.name.startswith("."))
+    return sorted(f for f in p.rglob("*.parquet") if not f.name.startswith(".") and f.parent.name != HIST_DIR)
 
 
 def load(path: str | os.PathLike[str] = "results") -> pd.DataFrame:
@@ -210,6 +259,84 @@ def load(path: str | os.PathLike[str] = "results") -> pd.DataFrame:
     if not frames:
         return empty_frame()
     return pd.concat(frames, ignore_index=True)
+
+
+# -- latency histograms beside the rows -----------------------------------------------------------
+
+#: Histograms of ``OUT/<run_id>.parquet`` live in ``OUT/histograms/<run_id>.parquet``.
+HIST_DIR = "histograms"
+#: The keys that join a histogram to its row (with ``repeat`` and ``kind``).
+HIST_KEYS: tuple[str, ...] = (
+    "run_id",
+    "impl",
+    "api",
+    "mechanism",
+    "transport",
+    "pattern",
+    "mode",
+    "msg_size_bytes",
+    "n_subscribers",
+    "offered_rate_per_s",
+    "arrival",
+    "repeat",
+)
+#: Columns of ``histograms/<run_id>.parquet``: one row per cell, repeat and kind of distribution.
+HIST_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
+    **{k: COLUMNS[k] for k in HIST_KEYS},
+    "kind": (
+        pa.string(),
+        "latency (the lat_* columns: closed loop one-way, load from the intended send time) | "
+        "round_trip (closed loop: the whole round trip) | "
+        "uncorrected (load: from the actual send time) | send_lag (load: actual - intended send time)",
+    ),
+    "count": (pa.int64(), "values in the histogram"),
+    "histogram": (pa.binary(), "zlab.bench.histogram.Histogram.to_bytes(); values in ns, read in us"),
+}
+HIST_SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in HIST_COLUMNS.items()])
+
+
+def histogram_rows(row: dict[str, Any], histograms: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the histogram table for one result row: its keys, one row per kind."""
+    return [
+        {**{k: row.get(k) for k in HIST_KEYS}, "kind": kind, "count": h.count, "histogram": h.to_bytes()}
+        for kind, h in histograms.items()
+    ]
+
+
+def histogram_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The histogram tables at ``path``: beside a result file, or every one below a folder."""
+    p = Path(path)
+    if p.is_file():
+        side = p.parent / HIST_DIR / p.name
+        return [p] if p.parent.name == HIST_DIR else [side] if side.exists() else []
+    if not p.exists():
+        raise FileNotFoundError(f"no results at {p}")
+    return sorted(f for f in p.rglob("*.parquet") if f.parent.name == HIST_DIR and not f.name.startswith("."))
+
+
+def load_histograms(
+    path: str | os.PathLike[str] = "results", *, kind: str | None = None, decode: bool = True
+) -> pd.DataFrame:
+    """The latency histograms of every run at ``path`` (a result file or a folder): one row per cell,
+    repeat and ``kind`` (latency | uncorrected | send_lag), keyed like the rows (:data:`HIST_KEYS`),
+    with a ``histogram`` column of :class:`~zlab.bench.histogram.Histogram` (``decode=False``: bytes).
+
+    Merge any slice and read a percentile in one call: ``zb.merge_histograms(frame).percentile(99)``.
+    """
+    from zlab.bench.histogram import Histogram
+
+    frames = [_to_pandas(pq.read_table(f)) for f in histogram_files(path)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        frame = _to_pandas(HIST_SCHEMA.empty_table())
+    else:
+        frame = pd.concat(frames, ignore_index=True)
+    if kind is not None:
+        frame = frame[frame["kind"] == kind].reset_index(drop=True)
+    if decode:
+        decoded = [Histogram.from_bytes(b) for b in frame["histogram"]]
+        frame["histogram"] = pd.Series(decoded, index=frame.index, dtype=object)
+    return frame
 
 
 def load_meta(path: str | os.PathLike[str] = "results") -> dict[str, dict[str, Any]]:

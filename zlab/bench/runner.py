@@ -9,6 +9,7 @@ implementations repeat by repeat, show progress, write rows as they come, stop c
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing as mp
 import os
 import resource
@@ -32,12 +33,14 @@ import pandas as pd
 from zlab.bench import control, metadata, results, worker
 from zlab.bench.adapters import impl_version, unavailable_reason
 from zlab.bench.matrix import (
+    ALL_MODES,
     APIS,
     IMPLS,
     MECHANISMS,
     MODES,
     PATTERNS,
     PLACEMENTS,
+    SWEEP,
     TRANSPORTS,
     Budget,
     Cell,
@@ -45,9 +48,11 @@ from zlab.bench.matrix import (
     build_cells,
     parse_choices,
     parse_counts,
+    parse_rates,
     parse_sizes,
 )
-from zlab.bench.scenarios import CellFailed, Params, Role, measure, roles_for
+from zlab.bench.openloop import DEFAULT_PACING
+from zlab.bench.scenarios import CellFailed, Params, Role, measure_cell, roles_for
 from zlab.bench.security import make_security
 
 SETUP_TIMEOUT_S = 30.0  # spawning and importing on a busy 2-core machine
@@ -65,6 +70,7 @@ class CellOutcome:
     cpus: str = ""
     notes: str | None = None
     foreign_cpu_pct: float | None = None
+    histograms: dict[str, Any] = field(default_factory=dict)  # kind -> Histogram (latency and load cells)
 
 
 class _CpuMeter:
@@ -210,10 +216,15 @@ def run_cell(
     timeout_s: float | None = None,
     tcp_host: str = "127.0.0.1",
     fault: worker.Fault | None = None,
+    pacing: str | None = None,
+    stall: tuple[float, float] | None = None,
 ) -> CellOutcome:
     """Measure one cell once, its peers in fresh spawned processes; never raises for a peer failure.
 
-    ``fault`` (tests only) makes one role hang, crash or raise after it is connected.
+    ``fault`` (tests only) makes one role hang, crash or raise after it is connected; ``stall`` (tests
+    only, mode load) pauses the sender ``for_s`` seconds ``at_s`` seconds into its schedule.
+    ``pacing`` (mode load) is how the sender waits for its next send time (default
+    :data:`zlab.bench.openloop.DEFAULT_PACING`).
     """
     reason = cell.skip_reason() or unavailable_reason(cell.impl)
     if reason:
@@ -224,7 +235,7 @@ def run_cell(
     timeout = timeout_s if timeout_s is not None else default_timeout(budget)
     ctx = mp.get_context("spawn")
     tmpdir = tempfile.mkdtemp(prefix="zlab-bench-") if cell.transport == "ipc" else None
-    params = Params(cell.msg_size_bytes, budget)
+    params = _params(cell, budget, pacing, stall)
     security = make_security(cell.mechanism)  # keys made once per cell run, handed to every peer
     bind_addr = _bind_addr(cell.transport, tmpdir, tcp_host)
     pipes = [ctx.Pipe() for _ in roles]
@@ -284,7 +295,8 @@ def run_cell(
                     raise CellFailed(
                         f"peer {'+'.join(missing)} exited with code {proc.exitcode} before reporting"
                     )
-        outcome = CellOutcome("ok", measure(cell, coord.reports), cpus=cpu_text)
+        columns, hists = measure_cell(cell, coord.reports)
+        outcome = CellOutcome("ok", columns, cpus=cpu_text, histograms=hists)
     except CellFailed as exc:
         detail = exc.__cause__.args[0] if isinstance(exc.__cause__, _Detail) else None
         outcome = CellOutcome("failed", reason=str(exc), detail=detail or None, cpus=cpu_text)
@@ -299,6 +311,15 @@ def run_cell(
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
     return outcome
+
+
+def _params(cell: Cell, budget: Budget, pacing: str | None, stall: tuple[float, float] | None) -> Params:
+    if cell.mode != "load":
+        return Params(cell.msg_size_bytes, budget)
+    from zlab.bench.openloop import DEFAULT_PACING
+
+    assert cell.rate is not None
+    return Params(cell.msg_size_bytes, budget, cell.rate, cell.arrival, pacing or DEFAULT_PACING, stall)
 
 
 @contextlib.contextmanager
@@ -384,6 +405,10 @@ def run(
     out: str | os.PathLike[str] | None = "results",
     experiment: str | None = None,
     progress: bool = True,
+    rates: str | float | Sequence[str | float] | None = None,
+    arrival: str = "uniform",
+    pacing: str | None = None,
+    p99_ceiling_us: float | None = None,
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
@@ -395,8 +420,27 @@ def run(
     ``out/<run_id>.parquet`` as they come (``out=None`` writes nothing). Ctrl-C stops the sweep,
     keeps the rows measured so far and returns them (``df.attrs["interrupted"]`` is True).
     ``df.attrs`` also holds ``run_id``, ``path`` (or None) and ``meta``.
+
+    Mode ``load`` (``modes="load"``) needs ``rates``: offered messages per second (``"1k,10k"``, numbers)
+    or ``"sweep"`` (per cell a flood probe, then 1k msg/s doubling to 1/8 of its capacity, sqrt(2) steps to 2x, until the achieved
+    rate drops below 90 % of the offered one or the corrected p99 passes ``p99_ceiling_us``, see
+    :mod:`zlab.bench.sweep`). ``arrival``: ``uniform`` or ``poisson``; ``pacing``: ``hybrid`` (default),
+    ``spin`` or ``sleep`` (:mod:`zlab.bench.openloop`). Latency and load cells also write their histograms
+    to ``out/histograms/<run_id>.parquet`` (:func:`zlab.bench.load_histograms`).
     """
+    from zlab.bench import sweep as sweeps
+    from zlab.bench.openloop import ARRIVALS, PACINGS
+
     impl_list = parse_choices(impls, IMPLS, "impl")
+    rate_list = parse_rates(rates) if rates is not None else []
+    sweeping = rate_list == SWEEP
+    mode_list = parse_choices(modes, ALL_MODES, "mode")
+    if rate_list and "load" not in mode_list:
+        raise ChoiceError("offered rates apply to mode load only (add load to the modes: --mode load)")
+    parse_choices(arrival, ARRIVALS, "arrival")
+    if pacing is not None:
+        parse_choices(pacing, PACINGS, "pacing")
+    ceiling = p99_ceiling_us if p99_ceiling_us is not None else sweeps.DEFAULT_CEILING_US
     api_list = parse_choices(apis, APIS, "api")
     mechanism_list = parse_choices(mechanisms, MECHANISMS, "mechanism")
     cells = build_cells(
@@ -404,10 +448,12 @@ def run(
         parse_choices(transports, TRANSPORTS, "transport"),
         parse_choices(patterns, PATTERNS, "pattern"),
         parse_sizes(sizes),
-        parse_choices(modes, MODES, "mode"),
+        mode_list,
         parse_counts(subscribers, "subscriber count"),
         api_list,
         mechanism_list,
+        [0.0] if sweeping else list(rate_list),  # type: ignore[arg-type]
+        arrival,
     )
     if placement not in PLACEMENTS:
         raise ChoiceError(f"unknown placement {placement!r} (valid: {', '.join(PLACEMENTS)})")
@@ -431,51 +477,83 @@ def run(
         cells=[c.label for c in cells],
         tcp_host=tcp_host,
         impl_versions=versions,
+        rates=rate_list,
+        arrival=arrival,
+        pacing=pacing,
+        p99_ceiling_us=ceiling if sweeping else None,
     )
     writer = results.RunWriter(out, run_id, meta) if out is not None else None
     rows: list[dict[str, Any]] = []
+
+    def measure_one(cell: Cell, repeat: int) -> tuple[dict[str, Any], CellOutcome]:
+        bar.set_postfix_str(f"r{repeat} {cell.label}", refresh=True)
+        cell_started = datetime.now(UTC)
+        outcome = run_cell(
+            cell, budget, placement=placement, timeout_s=timeout_s, tcp_host=tcp_host, pacing=pacing
+        )
+        load_cols = (
+            {"offered_rate_per_s": cell.rate, "arrival": cell.arrival, "pacing": pacing or DEFAULT_PACING}
+            if cell.mode == "load"
+            else {}
+        )
+        row = results.make_row(
+            run_id=run_id,
+            started_at=started,
+            cell_started_at=cell_started,
+            experiment=experiment,
+            host=meta["hostname"],
+            impl=cell.impl,
+            impl_version=versions[cell.impl],
+            api=cell.api,
+            mechanism=cell.mechanism,
+            transport=cell.transport,
+            pattern=cell.pattern,
+            mode=cell.mode,
+            msg_size_bytes=cell.msg_size_bytes,
+            n_subscribers=cell.n_subscribers,
+            repeat=repeat,
+            placement=placement,
+            cpus=outcome.cpus,
+            quick=quick,
+            target_duration_s=budget.duration_s,
+            max_msgs=budget.max_msgs,
+            status=outcome.status,
+            failure_reason=outcome.reason,
+            failure_detail=outcome.detail,
+            notes=outcome.notes,
+            foreign_cpu_pct=outcome.foreign_cpu_pct,
+            **load_cols,
+            **outcome.columns,
+        )
+        rows.append(row)
+        if writer is not None:
+            writer.append(row, outcome.histograms)
+        bar.update()
+        return row, outcome
+
     interrupted = False
     bar = _progress_bar(len(cells) * repeats, progress)
     stack = contextlib.ExitStack()
     stack.enter_context(_sigterm_as_ctrl_c())
     try:
+        ladders: dict[Cell, list[float]] = {}
         for repeat in range(repeats):
             for cell in cells:
-                bar.set_postfix_str(f"r{repeat} {cell.label}", refresh=True)
-                cell_started = datetime.now(UTC)
-                outcome = run_cell(cell, budget, placement=placement, timeout_s=timeout_s, tcp_host=tcp_host)
-                row = results.make_row(
-                    run_id=run_id,
-                    started_at=started,
-                    cell_started_at=cell_started,
-                    experiment=experiment,
-                    host=meta["hostname"],
-                    impl=cell.impl,
-                    impl_version=versions[cell.impl],
-                    api=cell.api,
-                    mechanism=cell.mechanism,
-                    transport=cell.transport,
-                    pattern=cell.pattern,
-                    mode=cell.mode,
-                    msg_size_bytes=cell.msg_size_bytes,
-                    n_subscribers=cell.n_subscribers,
-                    repeat=repeat,
-                    placement=placement,
-                    cpus=outcome.cpus,
-                    quick=quick,
-                    target_duration_s=budget.duration_s,
-                    max_msgs=budget.max_msgs,
-                    status=outcome.status,
-                    failure_reason=outcome.reason,
-                    failure_detail=outcome.detail,
-                    notes=outcome.notes,
-                    foreign_cpu_pct=outcome.foreign_cpu_pct,
-                    **outcome.columns,
-                )
-                rows.append(row)
-                if writer is not None:
-                    writer.append(row)
-                bar.update()
+                if cell.mode == "load" and sweeping:
+                    if cell not in ladders:  # the first repeat probes; later ones offer the same rates
+                        row, _ = measure_one(dataclasses.replace(cell, mode="throughput", rate=None), repeat)
+                        ok = row["status"] == "ok" and row.get("msgs_per_s")
+                        ladders[cell] = sweeps.ladder(float(row["msgs_per_s"])) if ok else []
+                    for rate in ladders[cell]:
+                        row, _ = measure_one(dataclasses.replace(cell, rate=rate), repeat)
+                        reason = sweeps.stop_reason(row, ceiling)
+                        if reason:
+                            row["notes"] = "; ".join(filter(None, [row["notes"], f"sweep stopped: {reason}"]))
+                            if writer is not None:
+                                writer.flush()
+                            break
+                    continue
+                measure_one(cell, repeat)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from zlab.bench import openloop
 from zlab.bench.adapters import END, HELLO, Peer
 from zlab.bench.control import Control
+from zlab.bench.histogram import Histogram
 from zlab.bench.matrix import Budget, Cell
 
 FLOOD_BATCH_BYTES = 1 << 20  # the sender checks the clock about once per MiB
@@ -41,6 +43,12 @@ class Params:
 
     size: int
     budget: Budget
+    #: mode ``load``: offered rate (msg/s), arrival process, sender pacing, and a test-only stall hook
+    #: (the sender pauses ``for_s`` seconds ``at_s`` seconds into its schedule).
+    rate: float = 0.0
+    arrival: str = "uniform"
+    pacing: str = "hybrid"
+    stall: tuple[float, float] | None = None
 
 
 RoleFunc = Callable[[Peer, Control, Params], dict[str, Any]]
@@ -194,6 +202,8 @@ _FLOOD_KINDS = {"pushpull": ("PULL", "PUSH"), "pair": ("PAIR", "PAIR"), "dealer-
 
 def roles_for(cell: Cell) -> list[Role]:
     """The peers of a cell, binding peer first (servers, receivers and publishers bind)."""
+    if cell.mode == "load":
+        return _load_roles(cell)
     if cell.mode == "latency":
         server, client = _PINGPONG_KINDS[cell.pattern]
         return [Role("server", server, True, echo_server), Role("client", client, False, pingpong_client)]
@@ -202,6 +212,25 @@ def roles_for(cell: Cell) -> list[Role]:
         return [Role("publisher", "PUB", True, publisher, needs_stop=True), *subs]
     receiver, sender = _FLOOD_KINDS[cell.pattern]
     return [Role("receiver", receiver, True, flood_receiver), Role("sender", sender, False, flood_sender)]
+
+
+def _load_roles(cell: Cell) -> list[Role]:
+    if cell.pattern == "pubsub":
+        subs = [
+            Role(f"subscriber-{i + 1}", "SUB", False, openloop.load_subscriber)
+            for i in range(cell.n_subscribers)
+        ]
+        return [Role("publisher", "PUB", True, openloop.load_publisher, needs_stop=True), *subs]
+    if cell.pattern == "dealer-router":
+        return [
+            Role("server", "ROUTER", True, echo_server),
+            Role("client", "DEALER", False, openloop.load_requester),
+        ]
+    receiver, sender = _FLOOD_KINDS[cell.pattern]
+    return [
+        Role("receiver", receiver, True, openloop.load_receiver),
+        Role("sender", sender, False, openloop.load_sender),
+    ]
 
 
 # -- from reports to columns ----------------------------------------------------------------------
@@ -228,6 +257,37 @@ def latency_stats(rtt_ns: np.ndarray) -> dict[str, float]:
 def _rate(n: int, elapsed_s: float, size: int) -> dict[str, float]:
     msgs_per_s = n / elapsed_s if elapsed_s > 0 else float("nan")
     return {"elapsed_s": elapsed_s, "msgs_per_s": msgs_per_s, "mb_per_s": msgs_per_s * size / 1e6}
+
+
+def measure_cell(
+    cell: Cell, reports: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Histogram]]:
+    """Result columns and latency histograms (by kind, see :mod:`zlab.bench.openloop`) of one cell.
+
+    latency (closed loop): ``latency``, one-way (round trip / 2, like the columns; its p99.99 fills
+    ``lat_p9999_us``) and ``round_trip`` (to compare with a load cell's request latency); load: ``latency``, ``uncorrected`` and
+    ``send_lag``; throughput: none.
+    """
+    if cell.mode == "load":
+        assert cell.rate is not None
+        try:
+            row, hists = openloop.measure_load(cell.rate, cell.pattern, cell.msg_size_bytes, reports)
+        except openloop.LoadFailed as exc:
+            raise CellFailed(str(exc)) from None
+        if cell.pattern == "dealer-router":
+            expected = row["n_sent"] + reports["client"]["n_warmup"]
+            if reports["server"]["n_echoed"] != expected:
+                raise CellFailed(
+                    f"server echoed {reports['server']['n_echoed']} messages, client sent {expected}"
+                )
+        return row, hists
+    row = measure(cell, reports)
+    if cell.mode != "latency":
+        return row, {}
+    rtt = reports["client"]["rtt_ns"]
+    hist = Histogram.from_values(rtt // 2)
+    row["lat_p9999_us"] = hist.percentile(99.99)
+    return row, {"latency": hist, "round_trip": Histogram.from_values(rtt)}
 
 
 def measure(cell: Cell, reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
