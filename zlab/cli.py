@@ -2,9 +2,10 @@
 """Command line entry point (console script ``zlab = "zlab.cli:main"``).
 
 Owns: argument parsing (argparse; a bad argument gets one line naming the valid choices) and the
-three commands: ``zlab bench`` (run a benchmark sweep, print a summary and where results went),
-``zlab demo`` (a zlab REQ talking to a libzmq REP over tcp) and ``zlab plot`` (charts from stored
-results, provided by ``zlab.bench.plots.plot_all`` once it exists). Heavy imports happen inside
+commands: ``zlab bench`` (run a benchmark sweep, print a summary and where results went),
+``zlab demo`` (a zlab REQ talking to a libzmq REP over tcp), ``zlab plot`` (charts from stored
+results, provided by ``zlab.bench.plots.plot_all`` once it exists), ``zlab compare A B`` (run against run,
+with intervals and an exit status for CI) and ``zlab history`` (a metric across the commits in results/). Heavy imports happen inside
 the commands so ``zlab --help`` stays instant.
 """
 
@@ -69,6 +70,36 @@ def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return int(text)
+
+
+def _threshold(text: str) -> float:
+    from zlab.bench.compare import parse_threshold
+
+    try:
+        return parse_threshold(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(f"confidence {text!r} must be in [0.5, 1), e.g. 0.95")
+    return value
+
+
+ALL_METRICS = (
+    "lat_p50_us",
+    "lat_p90_us",
+    "lat_p99_us",
+    "lat_p999_us",
+    "lat_mean_us",
+    "msgs_per_s",
+    "mb_per_s",
+)
 
 
 def _lst(valid: Sequence[str]) -> str:
@@ -173,6 +204,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the cells over this security mechanism (default null; files <chart>-<mechanism>.*)",
     )
     plot.set_defaults(handler=cmd_plot)
+
+    comp = sub.add_parser(
+        "compare",
+        help="run against run: per cell B/A with an interval and a verdict (exit 1 on a regression)",
+        description="Compare two sets of results cell by cell. A and B: a result file, a folder of runs "
+        "(the newest full run of each experiment), or a git commit whose committed results/ are read. "
+        "Per cell: both medians, B/A with a bootstrap interval over repeats, faster/slower/same.",
+    )
+    comp.add_argument("a", help="the baseline: file, folder or git commit")
+    comp.add_argument("b", help="the candidate: file, folder or git commit")
+    comp.add_argument(
+        "--threshold",
+        type=_threshold,
+        help="exit with status 1 when a cell is significantly worse by more than this (e.g. 10%%)",
+    )
+    comp.add_argument(
+        "--metric",
+        type=_checked(lambda t: parse_choices(t, ALL_METRICS, "metric")),
+        help=f"comma list of {_lst(ALL_METRICS)} (default: p50 and p99 latency, messages/s)",
+    )
+    comp.add_argument(
+        "--confidence", type=_confidence, default=0.99, help="interval confidence (default 0.99)"
+    )
+    comp.add_argument("--changed", action="store_true", help="list only cells called faster or slower")
+    comp.add_argument("--all-runs", action="store_true", help="pool every run of a folder, not the newest")
+    comp.add_argument(
+        "--results-dir", default="results", help="results folder inside a commit (default results)"
+    )
+    comp.set_defaults(handler=cmd_compare)
     return parser
 
 
@@ -308,6 +368,23 @@ def cmd_plot(args: argparse.Namespace) -> int:
         return 2
     for path in paths or []:
         print(path)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``zlab compare A B``: the table, the summary line; 1 when --threshold finds a regression."""
+    from zlab.bench.compare import compare, format_compare, load_side, regressions
+
+    try:
+        a = load_side(args.a, results_dir=args.results_dir, all_runs=args.all_runs)
+        b = load_side(args.b, results_dir=args.results_dir, all_runs=args.all_runs)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"zlab compare: error: {exc}", file=sys.stderr)
+        return 2
+    result = compare(a, b, metrics=args.metric, confidence=args.confidence)
+    print(format_compare(result, args.threshold, show_same=not args.changed))
+    if args.threshold is not None and len(regressions(result, args.threshold)):
+        return 1
     return 0
 
 
