@@ -241,6 +241,9 @@ def format_compare(comparison: Comparison, threshold: float | None = None, show_
         f"{int(counts.get('faster', 0))} faster, {int(counts.get('same', 0))} same "
         f"({pct}% bootstrap intervals over repeats); geometric mean B/A {geo:.3f}"
     )
+    chance = (1 - comparison.confidence) * len(t)
+    if len(t):
+        summary += f"; by chance alone about {chance:.1f} unchanged cell metrics would be called different"
     if unresolved:
         summary += f"; {unresolved} without an interval (fewer than 2 repeats: never called different)"
     if threshold is not None:

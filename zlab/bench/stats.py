@@ -114,11 +114,58 @@ def _clean(values: Any) -> FloatArray:
     return arr[np.isfinite(arr)]
 
 
-def _interval(boot: FloatArray, confidence: float) -> tuple[float, float]:
+def _t_two_sided_tail(t: float, df: int) -> float:
+    """P(|T| > t) for Student's t with integer ``df`` (the closed forms of Abramowitz & Stegun 26.7.3-4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, s = math.cos(theta) ** 2, math.sin(theta)
+    if df % 2:  # odd
+        term, acc = math.cos(theta), 0.0
+        if df > 1:
+            acc = term
+            for k in range(3, df - 1, 2):
+                term *= c2 * (k - 1) / k
+                acc += term
+        inside = 2.0 / math.pi * (theta + s * acc)
+    else:
+        term, acc = 1.0, 1.0
+        for k in range(2, df - 1, 2):
+            term *= c2 * (k - 1) / k
+            acc += term
+        inside = s * acc
+    return max(0.0, 1.0 - inside)
+
+
+def _t_quantile(tail: float, df: int) -> float:
+    """``t`` with P(|T| > t) = ``tail`` for Student's t with ``df`` degrees of freedom (bisection)."""
+    lo, hi = 0.0, 1.0
+    while _t_two_sided_tail(hi, df) > tail:
+        hi *= 2.0
+    for _ in range(100):
+        mid = (lo + hi) / 2.0
+        if _t_two_sided_tail(mid, df) > tail:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
+
+
+def expanded_tail(confidence: float, n: int) -> float:
+    """The two-sided tail to cut from a bootstrap distribution so a percentile interval of a small
+    sample keeps its ``confidence``: Hesterberg's *expanded percentile* interval, which widens the
+    nominal tail ``1 - confidence`` to ``2 Φ(-sqrt(n / (n - 1)) t_{n-1})``. The plain percentile
+    bootstrap is too narrow for the lab's 3-5 repeats (measured: a nominal 99 % covered about 97 % at
+    5 repeats); for large ``n`` the two agree."""
+    if n < 2:
+        return 1.0 - confidence
+    t = _t_quantile(1.0 - confidence, n - 1)
+    return math.erfc(math.sqrt(n / (n - 1)) * t / math.sqrt(2.0))
+
+
+def _interval(boot: FloatArray, confidence: float, n: int | None = None) -> tuple[float, float]:
     boot = boot[np.isfinite(boot)]
     if not boot.size:
         return math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0
+    tail = (expanded_tail(confidence, n) if n is not None else 1.0 - confidence) / 2.0
     lo, hi = np.quantile(boot, [tail, 1.0 - tail])
     return float(lo), float(hi)
 
@@ -140,13 +187,15 @@ def ratio_ci(
     confidence: float = CONFIDENCE,
     n_boot: int = N_BOOT,
     seed: int = 0,
+    expand: bool = True,
 ) -> RatioCI:
     """Bootstrap interval of ``quantile(a, q) / quantile(b, q)`` (``q=0.5``: the ratio of medians).
 
     ``a`` and ``b`` are samples of the two groups (e.g. one value per repeat); NaNs are dropped. Each
     resample draws ``len(a)`` values from ``a`` and ``len(b)`` from ``b`` with replacement, in one
     vectorised draw of ``n_boot`` resamples; the interval is the percentile interval of the resampled
-    ratios. Deterministic for a given ``seed``.
+    ratios, expanded for small groups (:func:`expanded_tail` with the smaller group's size;
+    ``expand=False``: the plain percentile interval). Deterministic for a given ``seed``.
     """
     _check(q, confidence, n_boot)
     xa, xb = _clean(a), _clean(b)
@@ -160,7 +209,7 @@ def ratio_ci(
     qa = np.quantile(xa[rng.integers(0, xa.size, size=(n_boot, xa.size))], q, axis=1)
     qb = np.quantile(xb[rng.integers(0, xb.size, size=(n_boot, xb.size))], q, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lo, hi = _interval(qa / qb, confidence)
+        lo, hi = _interval(qa / qb, confidence, min(xa.size, xb.size) if expand else None)
     return RatioCI(ratio, lo, hi, confidence, int(xa.size), int(xb.size))
 
 
