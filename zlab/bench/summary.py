@@ -104,6 +104,8 @@ def ratios(
 
 
 NOISE_KEYS = ["experiment", "impl", *CELL_KEYS]
+#: The A/A metrics: MB/s is messages/s times a constant, so it is left out.
+NOISE_METRICS = {"latency": ["lat_p50_us", "lat_p99_us"], "throughput": ["msgs_per_s"]}
 
 
 def noise_floor(frame: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
@@ -114,7 +116,7 @@ def noise_floor(frame: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataF
     ok = ok_rows(frame)
     ok = ok[ok["variant"].notna()] if "variant" in ok.columns else ok.iloc[:0]
     out: list[dict[str, Any]] = []
-    for mode, mode_metrics in HEADLINE_METRICS.items():
+    for mode, mode_metrics in NOISE_METRICS.items():
         sub = ok[ok["mode"] == mode]
         for key, cell in sub.groupby(NOISE_KEYS, sort=False, dropna=False):
             a, b = cell[cell["variant"] == "a"], cell[cell["variant"] == "b"]
@@ -168,10 +170,14 @@ def format_noise_floor(frame: pd.DataFrame) -> str:
             "noise floor: no A/A cells in these rows (run with variants=2, e.g. experiments/noise_floor.py)"
         )
     s = noise_summary(floor)
+    width = (
+        "no intervals (fewer than 2 repeats)"
+        if math.isnan(s["median_half_width"])
+        else f"median 95% interval ±{100 * s['median_half_width']:.1f}%"
+    )
     lines = [
         f"noise floor (A/A, the same implementation against itself in the same run, {s['cells']} cell metrics): "
-        f"largest difference {100 * s['max_abs_diff']:.1f}%, median 95% interval ±{100 * s['median_half_width']:.1f}%, "
-        f"{s['n_different']} called different"
+        f"largest difference {100 * s['max_abs_diff']:.1f}%, {width}, {s['n_different']} called different"
     ]
     for _, r in floor.iterrows():
         lines.append(
