@@ -35,6 +35,8 @@ from zlab.bench.matrix import (
 )
 
 NOISY_PCT = 15.0  # foreign CPU use above which a cell's figures are flagged (resolution ~5% at 1 s)
+RUNNER_NOISY_PCT = 25.0  # = zlab.bench.runner.NOISY_PCT (not imported: the runner is heavy)
+RUNNER_MAX_RERUNS = 2  # = zlab.bench.runner.MAX_RERUNS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,6 +102,24 @@ ALL_METRICS = (
     "msgs_per_s",
     "mb_per_s",
 )
+
+
+def _pct_or_off(text: str) -> float | None:
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage or 'off'") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+    return int(text)
 
 
 def _lst(valid: Sequence[str]) -> str:
@@ -185,6 +205,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--experiment", help="experiment name recorded in every row")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
     bench.add_argument("--strict", action="store_true", help="exit with status 1 if any cell failed")
+    bench.add_argument(
+        "--variants",
+        type=_positive_int,
+        default=1,
+        help="measure every cell N times per repeat as variants a, b...: 2 = an A/A run (the noise floor)",
+    )
+    bench.add_argument(
+        "--noisy-pct",
+        type=_pct_or_off,
+        default=RUNNER_NOISY_PCT,
+        help=f"re-measure a cell when other programs used more than this %% of the CPUs (default {RUNNER_NOISY_PCT:g}; off)",
+    )
+    bench.add_argument(
+        "--max-reruns",
+        type=_non_negative_int,
+        default=RUNNER_MAX_RERUNS,
+        help=f"re-measurements of a noisy cell at most (default {RUNNER_MAX_RERUNS}; 0 = never)",
+    )
     bench.set_defaults(handler=cmd_bench)
 
     demo = sub.add_parser("demo", help="a zlab REQ talking to a libzmq REP over tcp")
@@ -261,6 +299,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             out=None if args.no_save else args.out,
             experiment=args.experiment,
             progress=not args.no_progress,
+            variants=args.variants,
+            noisy_pct=args.noisy_pct,
+            max_reruns=args.max_reruns,
         )
     except ChoiceError as exc:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
@@ -283,6 +324,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"\nnoise: other programs used more than {NOISY_PCT:g}% of the CPUs during {(busy > NOISY_PCT).sum()}"
             f" of {len(busy)} cell runs (median {busy.median():.0f}%); treat those figures with care"
         )
+    reruns = frame["reruns"].fillna(0)
+    if (reruns > 0).any():
+        print(f"re-measured {int((reruns > 0).sum())} noisy cell runs (column reruns)")
+    if frame["variant"].notna().any():
+        from zlab.bench.summary import format_noise_floor
+
+        print("\n" + format_noise_floor(frame))
     path = frame.attrs.get("path")
     if frame.attrs.get("interrupted"):
         print(f"\ninterrupted: kept {len(frame)} cell runs")

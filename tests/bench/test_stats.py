@@ -120,3 +120,12 @@ def test_mann_whitney():
     assert stats.mann_whitney_p([1, 2, 3, 4, 5, 6, 7, 8], [11, 12, 13, 14, 15, 16, 17, 18]) < 0.002
     assert stats.mann_whitney_p([1, 2, 3, 4], [1, 2, 3, 4]) == pytest.approx(1.0)
     assert math.isnan(stats.mann_whitney_p([], [1.0]))
+
+
+def test_cli_defaults_match_the_runner():
+    from zlab import cli
+    from zlab.bench import runner
+
+    assert cli.RUNNER_NOISY_PCT == runner.NOISY_PCT and cli.RUNNER_MAX_RERUNS == runner.MAX_RERUNS
+    args = cli.build_parser().parse_args(["bench", "--noisy-pct", "off", "--max-reruns", "0", "--variants", "2"])
+    assert args.noisy_pct is None and args.max_reruns == 0 and args.variants == 2

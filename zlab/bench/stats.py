@@ -213,6 +213,24 @@ def ratio_ci(
     return RatioCI(ratio, lo, hi, confidence, int(xa.size), int(xb.size))
 
 
+def quantile_ci(
+    x: Any, *, q: float = 0.5, confidence: float = CONFIDENCE, n_boot: int = N_BOOT, seed: int = 0
+) -> tuple[float, float, float]:
+    """Quantile ``q`` of one group and its (expanded percentile) bootstrap interval: ``(value, lo, hi)``;
+    the interval is NaN with fewer than two samples. Error bars of a median over repeats."""
+    _check(q, confidence, n_boot)
+    xs = _clean(x)
+    if not xs.size:
+        return math.nan, math.nan, math.nan
+    value = float(np.quantile(xs, q))
+    if xs.size < 2:
+        return value, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    boot = np.quantile(xs[rng.integers(0, xs.size, size=(n_boot, xs.size))], q, axis=1)
+    lo, hi = _interval(boot, confidence, int(xs.size))
+    return value, lo, hi
+
+
 Histogram = tuple[Any, Any]  # (bucket values, counts), e.g. from zlab.bench.histogram.Histogram
 
 
