@@ -271,6 +271,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--results-dir", default="results", help="results folder inside a commit (default results)"
     )
     comp.set_defaults(handler=cmd_compare)
+
+    hist = sub.add_parser(
+        "history",
+        help="one metric of one cell across the commits present in a results folder, with intervals",
+        description="Per commit (from each run's metadata), the median of a metric per implementation with "
+        "a 95%% bootstrap interval, and the zlab/libzmq ratio; printed and drawn to a chart.",
+    )
+    hist.add_argument(
+        "results", nargs="?", default="results", help="results file or folder (default results/)"
+    )
+    hist.add_argument(
+        "--metric",
+        choices=ALL_METRICS,
+        default="lat_p50_us",
+        help="default lat_p50_us (lat_*: latency cells, else throughput cells)",
+    )
+    hist.add_argument("--transport", choices=TRANSPORTS, default="tcp", help="default tcp")
+    hist.add_argument(
+        "--pattern", choices=PATTERNS, help="default reqrep for latency, pushpull for throughput"
+    )
+    hist.add_argument(
+        "--size", type=_checked(parse_sizes), default=[64], help="one message size (default 64)"
+    )
+    hist.add_argument("--experiment", help="only runs of this experiment (default: all)")
+    hist.add_argument(
+        "--out", help="chart file stem (default RESULTS/charts/history-<metric>-...; png + svg)"
+    )
+    hist.set_defaults(handler=cmd_history)
     return parser
 
 
@@ -433,6 +461,69 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(format_compare(result, args.threshold, show_same=not args.changed))
     if args.threshold is not None and len(regressions(result, args.threshold)):
         return 1
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """``zlab history``: a table per commit and a chart."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from zlab.bench.history import describe, history, plot_history, select_cell
+    from zlab.bench.matrix import format_size
+    from zlab.bench.plots import save
+    from zlab.bench.results import load, load_meta
+
+    if len(args.size) != 1:
+        print("zlab history: error: give one --size", file=sys.stderr)
+        return 2
+    try:
+        frame, meta = load(args.results), load_meta(args.results)
+    except FileNotFoundError as exc:
+        print(f"zlab history: error: {exc}", file=sys.stderr)
+        return 2
+    size = args.size[0]
+    rows = select_cell(
+        frame,
+        metric=args.metric,
+        transport=args.transport,
+        pattern=args.pattern,
+        size=size,
+        experiment=args.experiment,
+    )
+    per_impl, ratio = history(rows, meta, args.metric)
+    if per_impl.empty:
+        print("zlab history: no full-run rows of that cell in these results", file=sys.stderr)
+        return 1
+    cell = f"{args.transport} {rows['pattern'].iloc[0]} {format_size(size)}"
+    print(f"{args.metric}, {cell}: median per commit [95% interval]")
+    table = per_impl.assign(
+        value=[
+            f"{m:.4g} [{lo:.4g}, {hi:.4g}]"
+            for m, lo, hi in zip(per_impl["median"], per_impl["lo"], per_impl["hi"], strict=True)
+        ]
+    )
+    print(
+        table.pivot_table(
+            index="commit", columns="impl", values="value", aggfunc="first", sort=False
+        ).to_string()
+    )
+    print(describe(ratio))
+    fig = plot_history(per_impl, ratio, f"{args.metric} across commits: {cell}", args.metric)
+    base = (
+        Path(args.out)
+        if args.out
+        else (
+            (Path(args.results) if Path(args.results).is_dir() else Path(args.results).parent)
+            / "charts"
+            / f"history-{args.metric}-{args.transport}-{rows['pattern'].iloc[0]}-{format_size(size)}"
+        )
+    )
+    if fig is not None:
+        for path in save(fig, base):
+            print(f"chart: {path}")
     return 0
 
 

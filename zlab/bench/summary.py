@@ -194,10 +194,12 @@ def _size(n: int) -> str:
 
 
 def _ratio_text(r: Any) -> str:
-    """``0.96 [0.91, 1.02] same`` from a row of :func:`ratios`."""
+    """``0.96 [0.91, 1.02] same`` from a row of :func:`ratios` (three digits when two would show an end
+    of the interval as 1.00 while it excludes 1)."""
     if math.isnan(r["ratio_lo"]):
         return f"{r['ratio']:.2f} [n/a] {r['verdict']}"
-    return f"{r['ratio']:.2f} [{r['ratio_lo']:.2f}, {r['ratio_hi']:.2f}] {r['verdict']}"
+    d = 3 if r["verdict"] != "same" and "1.00" in (f"{r['ratio_lo']:.2f}", f"{r['ratio_hi']:.2f}") else 2
+    return f"{r['ratio']:.{d}f} [{r['ratio_lo']:.{d}f}, {r['ratio_hi']:.{d}f}] {r['verdict']}"
 
 
 def _fmt(value: float, metric: str) -> str:
