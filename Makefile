@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test experiment setup
+.PHONY: test experiment setup lab
 
 test: setup
 	$(BIN)/ruff check .
@@ -14,6 +14,10 @@ test: setup
 # The standard experiment matrix on this machine: results in results/<experiment>/, charts in results/charts/.
 experiment: setup
 	$(BIN)/python experiments/standard.py
+
+# The notebooks in JupyterLab (they read results/; nothing is measured).
+lab: setup
+	$(BIN)/jupyter lab notebooks/
 
 setup: $(VENV)/.installed
 
