@@ -658,8 +658,9 @@ def plot_ratio_heatmap(
         ax.set_yticks(range(ratio.shape[0]), list(ratio.index), fontsize=9)
         ax.set_xlabel("message size (bytes)", fontsize=9)
         ax.set_ylabel("transport", fontsize=9)
+        sizes = [int(c) for c in ratio.columns.to_numpy()]
         for (i, j), v in np.ndenumerate(values):
-            same = verdicts.get((ratio.index[i], int(ratio.columns[j]))) == "same"
+            same = verdicts.get((str(ratio.index[i]), sizes[j])) == "same"
             text = "–" if not np.isfinite(v) else f"{v:.2f}" + ("\n≈" if same else "")
             ax.text(j, i, text, ha="center", va="center", fontsize=7 if same else 8)
             if same and np.isfinite(v):  # within the noise: the interval includes 1

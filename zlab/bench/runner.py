@@ -9,6 +9,7 @@ implementations repeat by repeat, show progress, write rows as they come, stop c
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing as mp
 import os
 import resource
@@ -467,8 +468,8 @@ def run(
             bar.set_postfix_str(f"r{repeat}{variant or ''} {cell.label}", refresh=True)
             cell_started = datetime.now(UTC)
             outcome, reruns = _run_quietly(
-                lambda c=cell: run_cell(
-                    c, budget, placement=placement, timeout_s=timeout_s, tcp_host=tcp_host
+                functools.partial(
+                    run_cell, cell, budget, placement=placement, timeout_s=timeout_s, tcp_host=tcp_host
                 ),
                 noisy_pct if budget.duration_s >= RERUN_MIN_DURATION_S else None,
                 max_reruns,
