@@ -140,7 +140,8 @@ def test_cells_on_one_side_only_are_listed(tmp_path: Path, capsys: pytest.Captur
     result = compare.compare(compare.load_side(a), compare.load_side(b))
     assert len(result.only_a) == 4 and result.only_b.empty  # 2 transports x 2 modes
     assert cli_main(["compare", str(a), str(b)]) == 0
-    assert "only in A (4 cells):" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "only in A (4 cells):" in out and "fixture: pyzmq ipc reqrep latency: 64KiB" in out
 
 
 def _git(repo: Path, *args: str) -> str:

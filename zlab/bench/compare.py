@@ -252,5 +252,19 @@ def format_compare(comparison: Comparison, threshold: float | None = None, show_
     for side, only in (("A", comparison.only_a), ("B", comparison.only_b)):
         if len(only):
             lines.append(f"only in {side} ({len(only)} cells):")
-            lines += [f"  {r['experiment']}: {_cell_name(r)} {r['mode']}" for _, r in only.iterrows()]
+            group = [
+                "experiment",
+                "impl",
+                "api",
+                "mechanism",
+                "transport",
+                "pattern",
+                "n_subscribers",
+                "mode",
+            ]
+            for _, cells in only.groupby(group, sort=False, dropna=False):
+                first = cells.iloc[0]
+                name = _cell_name(first).rsplit(" ", 1)[0]  # without the size
+                sizes = ", ".join(_size(int(s)) for s in cells["msg_size_bytes"])
+                lines.append(f"  {first['experiment']}: {name} {first['mode']}: {sizes}")
     return "\n".join(lines)
