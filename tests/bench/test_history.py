@@ -24,7 +24,9 @@ def _write_run(folder: Path, run_id: str, commit: str, day: int, slower: float =
         row["started_at"] = STARTED + timedelta(days=day)
         if row["impl"] == "zlab" and row["mode"] == "latency":
             row["lat_p50_us"] *= slower
-    writer = results.RunWriter(folder, run_id, {"run_id": run_id, "git_commit": commit * 40, "git_dirty": False})
+    writer = results.RunWriter(
+        folder, run_id, {"run_id": run_id, "git_commit": commit * 40, "git_dirty": False}
+    )
     for row in rows:
         writer.append(row)
     writer.close(complete=True)

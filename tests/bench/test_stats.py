@@ -127,5 +127,7 @@ def test_cli_defaults_match_the_runner():
     from zlab.bench import runner
 
     assert cli.RUNNER_NOISY_PCT == runner.NOISY_PCT and cli.RUNNER_MAX_RERUNS == runner.MAX_RERUNS
-    args = cli.build_parser().parse_args(["bench", "--noisy-pct", "off", "--max-reruns", "0", "--variants", "2"])
+    args = cli.build_parser().parse_args(
+        ["bench", "--noisy-pct", "off", "--max-reruns", "0", "--variants", "2"]
+    )
     assert args.noisy_pct is None and args.max_reruns == 0 and args.variants == 2
