@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test experiment setup docs docs-serve
+.PHONY: test experiment setup docs docs-serve lab
 
 test: setup
 	$(BIN)/ruff check .
@@ -25,6 +25,10 @@ docs: setup
 
 docs-serve: docs
 	$(BIN)/python -m http.server --directory docs/_build/html --bind 127.0.0.1 8000
+
+# The notebooks in JupyterLab (they read results/; nothing is measured).
+lab: setup
+	$(BIN)/jupyter lab notebooks/
 
 setup: $(VENV)/.installed
 

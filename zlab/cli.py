@@ -2,9 +2,10 @@
 """Command line entry point (console script ``zlab = "zlab.cli:main"``).
 
 Owns: argument parsing (argparse; a bad argument gets one line naming the valid choices) and the
-three commands: ``zlab bench`` (run a benchmark sweep, print a summary and where results went),
-``zlab demo`` (a zlab REQ talking to a libzmq REP over tcp) and ``zlab plot`` (charts from stored
-results, provided by ``zlab.bench.plots.plot_all`` once it exists). Heavy imports happen inside
+commands: ``zlab bench`` (run a benchmark sweep, print a summary and where results went),
+``zlab demo`` (a zlab REQ talking to a libzmq REP over tcp), ``zlab plot`` (charts from stored
+results, provided by ``zlab.bench.plots.plot_all`` once it exists), ``zlab compare A B`` (run against run,
+with intervals and an exit status for CI) and ``zlab history`` (a metric across the commits in results/). Heavy imports happen inside
 the commands so ``zlab --help`` stays instant.
 """
 
@@ -36,6 +37,8 @@ from zlab.bench.matrix import (
 )
 
 NOISY_PCT = 15.0  # foreign CPU use above which a cell's figures are flagged (resolution ~5% at 1 s)
+RUNNER_NOISY_PCT = 25.0  # = zlab.bench.runner.NOISY_PCT (not imported: the runner is heavy)
+RUNNER_MAX_RERUNS = 2  # = zlab.bench.runner.MAX_RERUNS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,6 +73,54 @@ def _positive_float(text: str) -> float:
 def _positive_int(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _threshold(text: str) -> float:
+    from zlab.bench.compare import parse_threshold
+
+    try:
+        return parse_threshold(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(f"confidence {text!r} must be in [0.5, 1), e.g. 0.95")
+    return value
+
+
+ALL_METRICS = (
+    "lat_p50_us",
+    "lat_p90_us",
+    "lat_p99_us",
+    "lat_p999_us",
+    "lat_mean_us",
+    "msgs_per_s",
+    "mb_per_s",
+)
+
+
+def _pct_or_off(text: str) -> float | None:
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage or 'off'") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
     return int(text)
 
 
@@ -181,6 +232,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--experiment", help="experiment name recorded in every row")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
     bench.add_argument("--strict", action="store_true", help="exit with status 1 if any cell failed")
+    bench.add_argument(
+        "--variants",
+        type=_positive_int,
+        default=1,
+        help="measure every cell N times per repeat as variants a, b...: 2 = an A/A run (the noise floor)",
+    )
+    bench.add_argument(
+        "--noisy-pct",
+        type=_pct_or_off,
+        default=RUNNER_NOISY_PCT,
+        help=f"re-measure a cell when other programs used more than this %% of the CPUs (default {RUNNER_NOISY_PCT:g}; off)",
+    )
+    bench.add_argument(
+        "--max-reruns",
+        type=_non_negative_int,
+        default=RUNNER_MAX_RERUNS,
+        help=f"re-measurements of a noisy cell at most (default {RUNNER_MAX_RERUNS}; 0 = never)",
+    )
     bench.set_defaults(handler=cmd_bench)
 
     demo = sub.add_parser("demo", help="a zlab REQ talking to a libzmq REP over tcp")
@@ -200,6 +269,63 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the cells over this security mechanism (default null; files <chart>-<mechanism>.*)",
     )
     plot.set_defaults(handler=cmd_plot)
+
+    comp = sub.add_parser(
+        "compare",
+        help="run against run: per cell B/A with an interval and a verdict (exit 1 on a regression)",
+        description="Compare two sets of results cell by cell. A and B: a result file, a folder of runs "
+        "(the newest full run of each experiment), or a git commit whose committed results/ are read. "
+        "Per cell: both medians, B/A with a bootstrap interval over repeats, faster/slower/same.",
+    )
+    comp.add_argument("a", help="the baseline: file, folder or git commit")
+    comp.add_argument("b", help="the candidate: file, folder or git commit")
+    comp.add_argument(
+        "--threshold",
+        type=_threshold,
+        help="exit with status 1 when a cell is significantly worse by more than this (e.g. 10%%)",
+    )
+    comp.add_argument(
+        "--metric",
+        type=_checked(lambda t: parse_choices(t, ALL_METRICS, "metric")),
+        help=f"comma list of {_lst(ALL_METRICS)} (default: p50 and p99 latency, messages/s)",
+    )
+    comp.add_argument(
+        "--confidence", type=_confidence, default=0.99, help="interval confidence (default 0.99)"
+    )
+    comp.add_argument("--changed", action="store_true", help="list only cells called faster or slower")
+    comp.add_argument("--all-runs", action="store_true", help="pool every run of a folder, not the newest")
+    comp.add_argument(
+        "--results-dir", default="results", help="results folder inside a commit (default results)"
+    )
+    comp.set_defaults(handler=cmd_compare)
+
+    hist = sub.add_parser(
+        "history",
+        help="one metric of one cell across the commits present in a results folder, with intervals",
+        description="Per commit (from each run's metadata), the median of a metric per implementation with "
+        "a 95%% bootstrap interval, and the zlab/libzmq ratio; printed and drawn to a chart.",
+    )
+    hist.add_argument(
+        "results", nargs="?", default="results", help="results file or folder (default results/)"
+    )
+    hist.add_argument(
+        "--metric",
+        choices=ALL_METRICS,
+        default="lat_p50_us",
+        help="default lat_p50_us (lat_*: latency cells, else throughput cells)",
+    )
+    hist.add_argument("--transport", choices=TRANSPORTS, default="tcp", help="default tcp")
+    hist.add_argument(
+        "--pattern", choices=PATTERNS, help="default reqrep for latency, pushpull for throughput"
+    )
+    hist.add_argument(
+        "--size", type=_checked(parse_sizes), default=[64], help="one message size (default 64)"
+    )
+    hist.add_argument("--experiment", help="only runs of this experiment (default: all)")
+    hist.add_argument(
+        "--out", help="chart file stem (default RESULTS/charts/history-<metric>-...; png + svg)"
+    )
+    hist.set_defaults(handler=cmd_history)
     return parser
 
 
@@ -232,6 +358,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             arrival=args.arrival,
             pacing=args.pacing,
             p99_ceiling_us=args.p99_ceiling,
+            variants=args.variants,
+            noisy_pct=args.noisy_pct,
+            max_reruns=args.max_reruns,
         )
     except ChoiceError as exc:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
@@ -260,6 +389,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"\nnoise: other programs used more than {NOISY_PCT:g}% of the CPUs during {(busy > NOISY_PCT).sum()}"
             f" of {len(busy)} cell runs (median {busy.median():.0f}%); treat those figures with care"
         )
+    reruns = frame["reruns"].fillna(0)
+    if (reruns > 0).any():
+        print(f"re-measured {int((reruns > 0).sum())} noisy cell runs (column reruns)")
+    if frame["variant"].notna().any():
+        from zlab.bench.summary import format_noise_floor
+
+        print("\n" + format_noise_floor(frame))
     path = frame.attrs.get("path")
     if frame.attrs.get("interrupted"):
         print(f"\ninterrupted: kept {len(frame)} cell runs")
@@ -345,6 +481,86 @@ def cmd_plot(args: argparse.Namespace) -> int:
         return 2
     for path in paths or []:
         print(path)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``zlab compare A B``: the table, the summary line; 1 when --threshold finds a regression."""
+    from zlab.bench.compare import compare, format_compare, load_side, regressions
+
+    try:
+        a = load_side(args.a, results_dir=args.results_dir, all_runs=args.all_runs)
+        b = load_side(args.b, results_dir=args.results_dir, all_runs=args.all_runs)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"zlab compare: error: {exc}", file=sys.stderr)
+        return 2
+    result = compare(a, b, metrics=args.metric, confidence=args.confidence)
+    print(format_compare(result, args.threshold, show_same=not args.changed))
+    if args.threshold is not None and len(regressions(result, args.threshold)):
+        return 1
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """``zlab history``: a table per commit and a chart."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from zlab.bench.history import describe, history, plot_history, select_cell
+    from zlab.bench.matrix import format_size
+    from zlab.bench.plots import save
+    from zlab.bench.results import load, load_meta
+
+    if len(args.size) != 1:
+        print("zlab history: error: give one --size", file=sys.stderr)
+        return 2
+    try:
+        frame, meta = load(args.results), load_meta(args.results)
+    except FileNotFoundError as exc:
+        print(f"zlab history: error: {exc}", file=sys.stderr)
+        return 2
+    size = args.size[0]
+    rows = select_cell(
+        frame,
+        metric=args.metric,
+        transport=args.transport,
+        pattern=args.pattern,
+        size=size,
+        experiment=args.experiment,
+    )
+    per_impl, ratio = history(rows, meta, args.metric)
+    if per_impl.empty:
+        print("zlab history: no full-run rows of that cell in these results", file=sys.stderr)
+        return 1
+    cell = f"{args.transport} {rows['pattern'].iloc[0]} {format_size(size)}"
+    print(f"{args.metric}, {cell}: median per commit [95% interval]")
+    table = per_impl.assign(
+        value=[
+            f"{m:.4g} [{lo:.4g}, {hi:.4g}]"
+            for m, lo, hi in zip(per_impl["median"], per_impl["lo"], per_impl["hi"], strict=True)
+        ]
+    )
+    print(
+        table.pivot_table(
+            index="commit", columns="impl", values="value", aggfunc="first", sort=False
+        ).to_string()
+    )
+    print(describe(ratio))
+    fig = plot_history(per_impl, ratio, f"{args.metric} across commits: {cell}", args.metric)
+    base = (
+        Path(args.out)
+        if args.out
+        else (
+            (Path(args.results) if Path(args.results).is_dir() else Path(args.results).parent)
+            / "charts"
+            / f"history-{args.metric}-{args.transport}-{rows['pattern'].iloc[0]}-{format_size(size)}"
+        )
+    )
+    if fig is not None:
+        for path in save(fig, base):
+            print(f"chart: {path}")
     return 0
 
 

@@ -162,3 +162,27 @@ def _env(root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
     return env
+
+
+def test_a_noisy_cell_is_measured_again_and_the_quietest_attempt_kept():
+    from zlab.bench.runner import CellOutcome, _run_quietly, _schedule
+
+    busy = iter([60.0, 40.0, 70.0, 10.0])
+    attempts: list[float] = []
+
+    def once() -> CellOutcome:
+        attempts.append(next(busy))
+        return CellOutcome("ok", {"lat_p50_us": attempts[-1]}, foreign_cpu_pct=attempts[-1])
+
+    outcome, reruns = _run_quietly(once, 25.0, 2)  # 60 > 25: again; 40: again; no third re-run
+    assert reruns == 2 and outcome.foreign_cpu_pct == 40.0 and attempts == [60.0, 40.0, 70.0]
+    quiet = iter([5.0])
+    outcome, reruns = _run_quietly(lambda: CellOutcome("ok", foreign_cpu_pct=next(quiet)), 25.0, 2)
+    assert reruns == 0 and outcome.foreign_cpu_pct == 5.0
+    outcome, reruns = _run_quietly(lambda: CellOutcome("ok", foreign_cpu_pct=90.0), None, 2)
+    assert reruns == 0  # switched off
+    failed = _run_quietly(lambda: CellOutcome("failed", reason="x", foreign_cpu_pct=90.0), 25.0, 2)
+    assert failed[1] == 0  # a failure is not re-measured for noise
+    # A/A variants back to back, their order alternating between repeats
+    order = [(r, v) for r, _, v in _schedule(["cell"], 3, ["a", "b"])]  # type: ignore[list-item]
+    assert order == [(0, "a"), (0, "b"), (1, "b"), (1, "a"), (2, "a"), (2, "b")]

@@ -206,3 +206,26 @@ def test_plot_all_can_be_limited_to_some_charts(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["zlab_vs_libzmq.png"]
     with pytest.raises(ValueError, match="unknown charts"):
         plots.plot_all(frame, tmp_path, charts=["pie"])
+
+
+def test_heatmap_hatches_cells_within_the_noise_and_dirty_runs_are_marked(tmp_path: Path) -> None:
+    from matplotlib.patches import Rectangle
+
+    rows = _rows("20260102T030405Z-gggggg", quick=False)
+    for row in rows:  # libzmq's tcp 64 B repeats straddle zlab's: that ratio's interval includes 1
+        if (row["impl"], row["transport"], row["msg_size_bytes"], row["mode"]) == (
+            "pyzmq",
+            "tcp",
+            64,
+            "latency",
+        ):
+            row["lat_p50_us"] = 9.0 if row["repeat"] == 0 else 21.0
+    frame = results.to_frame(rows)
+    meta = {"20260102T030405Z-gggggg": {"git_commit": "a" * 40, "git_dirty": True}}
+    fig = plots.plot_ratio_heatmap(frame, meta)
+    assert fig is not None
+    hatched = [p for ax in fig.axes for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 1  # only that square; the others repeat exactly, so their intervals exclude 1
+    assert any(plots.DIRTY_MARK in t for t in [fig._suptitle.get_text(), *(t.get_text() for t in fig.texts)])
+    clean = plots.plot_ratio_heatmap(frame, {"20260102T030405Z-gggggg": {"git_dirty": False}})
+    assert clean is not None and plots.DIRTY_MARK not in clean._suptitle.get_text()

@@ -17,12 +17,18 @@ From a notebook or an experiment script::
     zb.headline(df), zb.ratios(df)  # medians per implementation; zlab/pyzmq per cell
     zb.run("zlab,pyzmq", "tcp", "pushpull", 64, modes="load", rates="1k,10k,100k")  # open loop
     zb.merge_histograms(zb.load_histograms("results")).percentile(99)  # any merge, any percentile
+    zb.noise_floor(df)  # A/A ratios of a run made with variants=2 (experiments/noise_floor.py)
+    from zlab.bench.compare import compare  # run against run (zlab compare)
+
+    compare(zb.load_side("HEAD~1"), zb.load_side("results"))
     zb.plot_all("results")  # every chart the results allow, to results/charts/
 
 Modules: matrix (choices, cells, budgets), adapters (peer interface, pyzmq-shaped backends),
 raw (plain-Python floor), scenarios (what each peer does, what it means), control and worker
 (peer processes), runner (coordination, sweeps), results (schema, files), metadata, summary,
-plots (charts for scripts, notebooks and ``zlab plot``), experiments (what an experiment script is).
+plots (charts for scripts, notebooks and ``zlab plot``), experiments (what an experiment script is),
+stats (bootstrap intervals, verdicts), compare (run against run), history (across commits), prose
+(notebook sentences computed from the data).
 
 Heavy modules (pandas) load on first use of the names below, so peer processes stay light.
 """
@@ -59,6 +65,10 @@ _LAZY = {
     "headline": "zlab.bench.summary",
     "ratios": "zlab.bench.summary",
     "format_summary": "zlab.bench.summary",
+    "noise_floor": "zlab.bench.summary",
+    "format_noise_floor": "zlab.bench.summary",
+    "load_side": "zlab.bench.compare",
+    "ratio_ci": "zlab.bench.stats",
     "plot_all": "zlab.bench.charts",
 }
 

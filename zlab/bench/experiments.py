@@ -48,6 +48,8 @@ class Experiment:
     charts: tuple[str, ...] | None = None
     #: Overrides applied with ``--quick`` (field name -> value); repeats 1 and QUICK_SIZES by default.
     quick: dict[str, Any] = field(default_factory=dict)
+    #: 2: every cell measured twice per repeat (variants a, b): an A/A run, the noise floor.
+    variants: int = 1
 
     def resolved(self, quick: bool) -> Experiment:
         """The experiment as it will run: with the quick overrides applied when ``quick``."""
@@ -68,7 +70,7 @@ class Experiment:
         cells = build_cells(
             exp.impls, exp.transports, exp.patterns, exp.sizes, exp.modes, exp.subscribers, rates=rates
         )
-        return len(cells) * exp.repeats
+        return len(cells) * exp.repeats * exp.variants
 
 
 def run_experiment(
@@ -101,6 +103,7 @@ def run_experiment(
         rates=(e.rates or None) if isinstance(e.rates, str) else list(e.rates) or None,
         arrival=e.arrival,
         p99_ceiling_us=e.p99_ceiling_us,
+        variants=e.variants,
     )
 
 
@@ -128,7 +131,44 @@ def _report(frame: pd.DataFrame, exp: Experiment, seconds: float) -> None:
         ["impl", "transport", "pattern", "failure_reason"], sort=False
     ):
         print(f"  failed: {impl} {transport} {pattern} (x{len(group)}): {reason}")
+    reruns = frame["reruns"].fillna(0)
+    if (reruns > 0).any():
+        print(f"  re-measured {int((reruns > 0).sum())} noisy cell runs ({int(reruns.sum())} re-runs in all)")
+    if frame["variant"].notna().any():
+        from zlab.bench.summary import format_noise_floor
+
+        print("  " + format_noise_floor(frame).replace("\n", "\n  "))
     print(f"  results: {frame.attrs.get('path') or 'not written'}")
+
+
+DIRTY_BANNER = "UNCOMMITTED CODE"
+
+
+def _warn_if_dirty() -> None:
+    """Say loudly, before measuring, that the figures will belong to no commit."""
+    from zlab.bench.metadata import git_info
+
+    info = git_info()
+    if info.get("git_dirty"):
+        files = ", ".join(info.get("git_dirty_files") or [])
+        print(
+            f"!!! {DIRTY_BANNER}: this checkout differs from commit {str(info['git_commit'])[:8]} ({files}).\n"
+            "!!! The run is stamped +dirty and its charts say so; commit first for figures anyone can reproduce."
+        )
+
+
+def _headline(frame: pd.DataFrame) -> None:
+    """The zlab/libzmq ratios with intervals, then the noise floor beside them."""
+    from zlab.bench.summary import format_noise_floor, ratios
+
+    r = ratios(frame)
+    if len(r):
+        counts = r["verdict"].value_counts()
+        print(
+            f"zlab/libzmq over {len(r)} cell metrics (95% intervals): {int(counts.get('faster', 0))} zlab faster, "
+            f"{int(counts.get('slower', 0))} zlab slower, {int(counts.get('same', 0))} within the noise"
+        )
+    print(format_noise_floor(frame))
 
 
 def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | None = None) -> int:
@@ -150,6 +190,7 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
         plots = _charts
 
     out = Path(args.out)
+    _warn_if_dirty()
     total = sum(e.n_cells(args.quick) for e in exps)
     print(
         f"{' + '.join(e.name for e in exps)}: {total} cell runs{' (quick)' if args.quick else ''} -> {out}/"
@@ -172,6 +213,11 @@ def main(experiments: Experiment | Sequence[Experiment], argv: Sequence[str] | N
         if plots is not None and frame.attrs.get("path"):
             for path in plots.plot_all(frame.attrs["path"], out / exp.name / "charts", charts=exp.charts):
                 print(f"  chart: {path}")
+    if len(exps) > 1:
+        from zlab.bench.plots import select_runs
+        from zlab.bench.results import load
+
+        _headline(select_runs(load(out)))
     if len(exps) > 1 and plots is not None:
         for path in plots.plot_all(out, out / "charts"):
             print(f"chart: {path}")

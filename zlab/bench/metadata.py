@@ -49,15 +49,19 @@ def _mem_total_gb() -> float | None:
     return None
 
 
-def _git(*args: str) -> str | None:
-    repo = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[2]
+#: Paths whose changes are results, not code: new runs and regenerated charts never make a run "dirty".
+RESULT_PATHS = ("results",)
+
+
+def _git(*args: str, repo: Path = _REPO) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip()
+    return out.stdout
 
 
 # Run in a fresh interpreter (no threads, so fork is safe): the cost of waking another process on the
@@ -102,11 +106,26 @@ def calibrate(n: int = 20_000) -> dict[str, float | None]:
     return {"pipe_pingpong_one_cpu_us": round(pipe, 3), "python_loop_ns": round(loop, 2)}
 
 
-def git_info() -> dict[str, Any]:
-    """Commit of the zlab checkout and whether tracked files differ from it (None outside git)."""
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {"git_commit": commit, "git_dirty": None if status is None else bool(status)}
+def git_info(repo: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Commit of the zlab checkout and whether its *code* differs from it (None outside git).
+
+    ``git_dirty`` is True when a file outside ``results/`` is modified, staged, deleted or new (and not
+    ignored): changed code, notebooks or scripts. Files under ``results/`` (runs written by an earlier
+    experiment of the same ``make experiment``, charts it redrew) are results, not code, and never count.
+    ``git_dirty_files`` lists up to 20 of the changed paths, so a flagged run says what was changed.
+    """
+    where = Path(repo) if repo is not None else _REPO
+    commit = (_git("rev-parse", "HEAD", repo=where) or "").strip() or None
+    if not commit:
+        return {"git_commit": commit, "git_dirty": None, "git_dirty_files": []}
+    excludes = [f":(exclude,top){p}" for p in RESULT_PATHS]
+    status = _git("status", "--porcelain", "--untracked-files=all", "--", ":(top)", *excludes, repo=where)
+    files = [line[3:] for line in (status or "").splitlines() if line.strip()]
+    return {
+        "git_commit": commit,
+        "git_dirty": None if status is None else bool(files),
+        "git_dirty_files": files[:20],
+    }
 
 
 def collect(**run_params: Any) -> dict[str, Any]:

@@ -27,10 +27,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from zlab.bench.matrix import PATTERNS, format_size
+from zlab.bench.stats import quantile_ci
 
 QUICK_MARK = "QUICK RUN — not for comparison"
 #: Display name, colour, marker and line style per implementation.
@@ -276,11 +278,37 @@ def _figure(
     return fig, axes
 
 
+DIRTY_MARK = "UNCOMMITTED CODE"
+
+
+def is_dirty(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None) -> bool:
+    """Whether any run of ``frame`` was measured from a checkout with uncommitted code changes."""
+    runs = {str(r) for r in pd.unique(frame["run_id"].dropna())} if len(frame) else set()
+    return any((meta or {}).get(r, {}).get("git_dirty") for r in runs)
+
+
 def _finish(fig: Figure, title: str, frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None) -> Figure:
     """Title, caption (as the figure's x label, so the layout makes room), quick mark, metadata for files."""
+    if is_dirty(frame, meta):
+        title = f"[{DIRTY_MARK}]  {title}"
+        fig.text(
+            0.5,
+            0.35,
+            f"{DIRTY_MARK} (+dirty)",
+            ha="center",
+            va="center",
+            rotation=18,
+            fontsize=24,
+            color="#cc0000",
+            alpha=0.18,
+            weight="bold",
+            zorder=10,
+        )
     quick = is_quick(frame)
     fig.suptitle(
-        f"[{QUICK_MARK}]  {title}" if quick else title, fontsize=12, color="#b00000" if quick else None
+        f"[{QUICK_MARK}]  {title}" if quick else title,
+        fontsize=12,
+        color="#b00000" if quick or title.startswith(f"[{DIRTY_MARK}") else None,
     )
     width = int(fig.get_figwidth() * 17)
     text = caption(frame, meta, width=width)
@@ -501,6 +529,24 @@ def plot_patterns(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = 
                     if same.any():
                         value = float(med.loc[same, metric].iloc[0])
                         ax.bar(x, value, width * 0.92, color=st["color"], label=st["label"])
+                        ok = sub[
+                            (sub["impl"] == impl)
+                            & (sub["status"] == "ok")
+                            & (sub["transport"] == key["transport"])
+                            & (sub["pattern"] == key["pattern"])
+                            & (sub["n_subscribers"] == key["n_subscribers"])
+                        ]
+                        _, lo, hi = quantile_ci(ok[metric].astype(float))
+                        if np.isfinite(lo) and np.isfinite(hi):  # 95% interval of the median over repeats
+                            ax.errorbar(
+                                x,
+                                value,
+                                yerr=[[max(0.0, value - lo)], [max(0.0, hi - value)]],
+                                fmt="none",
+                                ecolor="#222222",
+                                elinewidth=0.9,
+                                capsize=2.5,
+                            )
                         continue
                     cell = sub[
                         (sub["impl"] == impl)
@@ -535,7 +581,7 @@ def plot_patterns(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = 
                 handles.append(h)
                 labels.append(lab)
     axes[0][0].legend(handles, labels, fontsize=8)
-    return _finish(fig, "Patterns compared (medians over repeats)", rows, meta)
+    return _finish(fig, "Patterns compared (medians over repeats, bars: 95% bootstrap interval)", rows, meta)
 
 
 def _ratio_matrix(
@@ -592,17 +638,17 @@ def plot_ratio_heatmap(
         ratio = _ratio_matrix(rows, pattern, mode, metric, numerator, denominator)
         if not ratio.empty:
             used = rows[(rows["pattern"] == pattern) & (rows["mode"] == mode)]
-            panels.append((title, sense, ratio, cmap, used))
+            panels.append((title, sense, ratio, cmap, used, _verdicts(used, metric, numerator, denominator)))
     if not panels:
         return None
-    ncols = max(r.shape[1] for _, _, r, _, _ in panels)
+    ncols = max(p[2].shape[1] for p in panels)
     width = max(5.0, 0.75 * ncols + 2.2)
     if ncols > 5:  # many sizes: panels one above the other
         fig, axes = _figure(len(panels), 1, width, 2.9 * len(panels) + 1.0)
     else:
         fig, axes = _figure(1, len(panels), width * len(panels), 3.6)
     name = {"pyzmq": "libzmq"}.get(denominator, denominator)
-    for ax, (title, sense, ratio, cmap, _) in zip(axes.flat, panels, strict=True):
+    for ax, (title, sense, ratio, cmap, _, verdicts) in zip(axes.flat, panels, strict=True):
         values = ratio.to_numpy(float)
         finite = values[np.isfinite(values) & (values > 0)]
         span = max(2.0, float(np.exp(np.abs(np.log(finite)).max()))) if finite.size else 2.0
@@ -614,9 +660,19 @@ def plot_ratio_heatmap(
         ax.set_yticks(range(ratio.shape[0]), list(ratio.index), fontsize=9)
         ax.set_xlabel("message size (bytes)", fontsize=9)
         ax.set_ylabel("transport", fontsize=9)
+        sizes = [int(c) for c in ratio.columns.to_numpy()]
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, "–" if not np.isfinite(v) else f"{v:.2f}", ha="center", va="center", fontsize=8)
-        ax.set_title(f"{title}: {numerator} / {name}\n({sense.format(n=numerator)})", fontsize=10)
+            same = verdicts.get((str(ratio.index[i]), sizes[j])) == "same"
+            text = "–" if not np.isfinite(v) else f"{v:.2f}" + ("\n≈" if same else "")
+            ax.text(j, i, text, ha="center", va="center", fontsize=7 if same else 8)
+            if same and np.isfinite(v):  # within the noise: the interval includes 1
+                ax.add_patch(
+                    Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#555555", lw=0)
+                )
+        ax.set_title(
+            f"{title}: {numerator} / {name}\n({sense.format(n=numerator)}; hatched ≈: 95% interval includes 1)",
+            fontsize=10,
+        )
         bar = fig.colorbar(image, ax=ax, shrink=0.9)
         ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if 1 / span <= t <= span]
         bar.ax.yaxis.set_major_locator(FixedLocator(ticks))
@@ -625,7 +681,19 @@ def plot_ratio_heatmap(
         bar.set_label(f"ratio {numerator} / {name} (log scale)", fontsize=8)
         bar.ax.tick_params(labelsize=7)
     used = pd.concat([p[4] for p in panels])
-    return _finish(fig, f"{numerator} against {name}: ratio of medians per transport and size", used, meta)
+    title = f"{numerator} against {name}: ratio of medians per transport and size"
+    return _finish(fig, title, used, meta)
+
+
+def _verdicts(rows: pd.DataFrame, metric: str, num: str, den: str) -> dict[tuple[str, int], str]:
+    """(transport, size) -> faster / slower / same for ``num / den`` of ``metric`` (bootstrap over repeats)."""
+    from zlab.bench.summary import ratios
+
+    r = ratios(_charted(rows), num, den, metrics=[metric])
+    return {
+        (str(t), int(s)): str(v)
+        for t, s, v in zip(r["transport"], r["msg_size_bytes"], r["verdict"], strict=True)
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------

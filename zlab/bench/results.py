@@ -22,8 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve); 4: mode load (offered
-# rate, counts, corrected and uncorrected percentiles, sender lag) and lat_p9999_us
-SCHEMA_VERSION = 4
+# rate, counts, corrected and uncorrected percentiles, sender lag) and lat_p9999_us; 5: variant (A/A copies
+# of a cell) and reruns (re-measured because other programs were busy)
+SCHEMA_VERSION = 5
 META_KEY = b"zlab.bench.meta"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -55,6 +56,14 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "failure_detail": (pa.string(), "traceback or details of a failure, null when ok"),
     "notes": (pa.string(), "remarks on an ok cell (e.g. a peer killed after a teardown hang)"),
     "foreign_cpu_pct": (pa.float64(), "% of all CPUs used by other programs while the cell ran (noise flag)"),
+    "variant": (
+        pa.string(),
+        "A/A runs: a, b... for copies of the same cell measured back to back (the noise floor); null otherwise",
+    ),
+    "reruns": (
+        pa.int16(),
+        "times this cell was measured again because other programs used the CPUs (0: none)",
+    ),
     "n_msgs": (pa.int64(), "latency: round trips timed; throughput: messages received (all subscribers)"),
     "n_sent": (pa.int64(), "messages sent by the sender or publisher in the measured phase"),
     "n_dropped": (pa.int64(), "pubsub: n_sent * n_subscribers - n_msgs; 0 for reliable patterns"),
@@ -127,9 +136,18 @@ def _v3_to_v4(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _v4_to_v5(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 4 added ``variant`` (no earlier run made A/A copies: null) and ``reruns`` (never re-run: 0)."""
+    frame = frame.copy()
+    frame["variant"] = pd.Series([None] * len(frame), dtype=object, index=frame.index)
+    frame["reruns"] = pd.array([0] * len(frame), dtype=pd.Int64Dtype())
+    return frame
+
+
 UPGRADES[1] = _v1_to_v2
 UPGRADES[2] = _v2_to_v3
 UPGRADES[3] = _v3_to_v4
+UPGRADES[4] = _v4_to_v5
 
 
 def make_row(**values: Any) -> dict[str, Any]:
