@@ -109,24 +109,19 @@ def git_info() -> dict[str, Any]:
     return {"git_commit": commit, "git_dirty": None if status is None else bool(status)}
 
 
-def collect(**run_params: Any) -> dict[str, Any]:
-    """Everything about this machine and checkout, plus the run's parameters (``run_params``)."""
+def host_facts() -> dict[str, Any]:
+    """This machine and checkout: hostname, CPU, cores, memory, kernel, Python, zlab / pyzmq / libzmq
+    versions, git commit. The part of :func:`collect` that a cluster run gathers from every host."""
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         affinity = os.cpu_count()
-    try:
-        loadavg = list(os.getloadavg())
-    except OSError:  # pragma: no cover
-        loadavg = None
-    meta: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    facts: dict[str, Any] = {
         "hostname": socket.gethostname(),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_affinity_count": affinity,
         "mem_total_gb": _mem_total_gb(),
-        "loadavg_at_start": loadavg,
         "kernel": platform.release(),
         "os": platform.platform(),
         "python": sys.version.split()[0],
@@ -135,14 +130,46 @@ def collect(**run_params: Any) -> dict[str, Any]:
         "pyzmq_version": None,
         "libzmq_version": None,
         **git_info(),
-        "calibration": calibrate(),
     }
     try:
         import zmq
 
-        meta["pyzmq_version"] = zmq.__version__
-        meta["libzmq_version"] = zmq.zmq_version()
+        facts["pyzmq_version"] = zmq.__version__
+        facts["libzmq_version"] = zmq.zmq_version()
     except ImportError:
         pass
+    return facts
+
+
+#: Facts that must agree between the hosts of a cluster run for its figures to compare like with like.
+VERSION_FACTS: tuple[str, ...] = ("python", "zlab_version", "git_commit", "pyzmq_version", "libzmq_version")
+
+
+def version_mismatches(hosts: dict[str, dict[str, Any]]) -> list[str]:
+    """``["python: 3.11.2 (a) vs 3.12.1 (b)", ...]`` for every version fact the hosts disagree on."""
+    out = []
+    for key in VERSION_FACTS:
+        values: dict[str, list[str]] = {}
+        for name, facts in hosts.items():
+            if facts.get(key) is not None:
+                values.setdefault(str(facts[key]), []).append(name)
+        if len(values) > 1:
+            out.append(f"{key}: " + " vs ".join(f"{v} ({', '.join(n)})" for v, n in values.items()))
+    return out
+
+
+def collect(**run_params: Any) -> dict[str, Any]:
+    """Everything about this machine and checkout, plus the run's parameters (``run_params``)."""
+    try:
+        loadavg = list(os.getloadavg())
+    except OSError:  # pragma: no cover
+        loadavg = None
+    facts = host_facts()
+    meta: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "loadavg_at_start": loadavg,
+        **facts,
+        "calibration": calibrate(),
+    }
     meta.update(run_params)
     return meta

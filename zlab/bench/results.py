@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 3  # 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve)
+SCHEMA_VERSION = 4  # 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve)
+# 4: host columns of cluster runs (hosts, bind_host, bind_address, clock_offset_us, clock_offset_err_us)
 META_KEY = b"zlab.bench.meta"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -70,6 +71,20 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "lat_max_us": (pa.float64(), "one-way latency, maximum"),
     "lat_mean_us": (pa.float64(), "one-way latency, mean"),
     "lat_std_us": (pa.float64(), "one-way latency, standard deviation"),
+    "hosts": (pa.string(), "cluster runs: host of each peer, e.g. server:a client:b (null: all on `host`)"),
+    "bind_host": (pa.string(), "cluster runs: host of the binding peer"),
+    "bind_address": (
+        pa.string(),
+        "cluster runs: the endpoint the binding peer bound, e.g. tcp://10.0.0.1:40123",
+    ),
+    "clock_offset_us": (
+        pa.float64(),
+        "cluster runs: clock of the first connecting peer's host minus the binding peer's (0 on one host)",
+    ),
+    "clock_offset_err_us": (
+        pa.float64(),
+        "cluster runs: ± bound of clock_offset_us (half the best ping RTTs)",
+    ),
 }
 SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in COLUMNS.items()])
 
@@ -91,8 +106,14 @@ def _v2_to_v3(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _v3_to_v4(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 4 added the host columns: every earlier run was local (they stay null)."""
+    return frame
+
+
 UPGRADES[1] = _v1_to_v2
 UPGRADES[2] = _v2_to_v3
+UPGRADES[3] = _v3_to_v4
 
 
 def make_row(**values: Any) -> dict[str, Any]:

@@ -142,6 +142,7 @@ class _Coordinator:
         self.ready: set[str] = set()
         self.reports: dict[str, dict[str, Any]] = {}
         self.bound = False
+        self.endpoint: str | None = None  # what the binding peer bound
         self.stopped = False
 
     def _send(self, names: Iterable[str], msg: tuple[Any, ...]) -> None:
@@ -162,6 +163,7 @@ class _Coordinator:
         kind = msg[0]
         if kind == control.BOUND:
             self.bound = True
+            self.endpoint = msg[1]
             self._send((r.name for r in self.roles if not r.binds), (control.ENDPOINT, msg[1]))
         elif kind == control.READY:
             self.ready.add(role.name)
@@ -364,6 +366,25 @@ def _teardown(procs: list[Any], roles_of: dict[int, list[str]], kill_now: bool) 
     return f"killed {', '.join(killed)} after a teardown hang" if killed else None
 
 
+class LocalLauncher:
+    """The launcher seam's default: every peer a spawned process on this machine (:func:`run_cell`).
+
+    A launcher plans where each cell runs (``plan``) and runs one cell there (``run_cell``); the other
+    one, :class:`zlab.bench.cluster.DaskLauncher`, puts peers on the hosts of a Dask cluster.
+    """
+
+    def __init__(self, tcp_host: str = "127.0.0.1") -> None:
+        self.tcp_host = tcp_host
+
+    def plan(self, cells: Sequence[Cell]) -> list[tuple[Cell, None]]:
+        return [(cell, None) for cell in cells]
+
+    def run_cell(
+        self, cell: Cell, budget: Budget, where: None, *, placement: str, timeout_s: float | None
+    ) -> CellOutcome:
+        return run_cell(cell, budget, placement=placement, timeout_s=timeout_s, tcp_host=self.tcp_host)
+
+
 def run(
     impls: str | Sequence[str] = IMPLS,
     transports: str | Sequence[str] = TRANSPORTS,
@@ -384,6 +405,9 @@ def run(
     out: str | os.PathLike[str] | None = "results",
     experiment: str | None = None,
     progress: bool = True,
+    cluster: Any = None,
+    hosts: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
+    bind_interface: str | None = None,
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
@@ -395,6 +419,13 @@ def run(
     ``out/<run_id>.parquet`` as they come (``out=None`` writes nothing). Ctrl-C stops the sweep,
     keeps the rows measured so far and returns them (``df.attrs["interrupted"]`` is True).
     ``df.attrs`` also holds ``run_id``, ``path`` (or None) and ``meta``.
+
+    ``cluster`` (a ``distributed.Client`` or a scheduler address such as ``tcp://host:8786``) runs every
+    peer on the host of a Dask worker instead (``pip install 'zlab[cluster]'``): ``hosts`` names them
+    (worker names, addresses, IPs or hostnames; ``"a,b"`` binds on a and connects from b, ``"a,b;b,a"``
+    makes who-binds-where an axis; default: the first two workers); the binding peer binds on its
+    host's address, or on ``bind_interface``'s. Rows then carry ``hosts``, ``bind_host``,
+    ``bind_address`` and the hosts' clock offset; the metadata each host's machine and versions.
     """
     impl_list = parse_choices(impls, IMPLS, "impl")
     api_list = parse_choices(apis, APIS, "api")
@@ -414,6 +445,14 @@ def run(
     if repeats < 1:
         raise ChoiceError(f"repeats must be at least 1, not {repeats}")
     budget = Budget.make(quick, duration_s, max_msgs)
+    stack = contextlib.ExitStack()
+    launcher: Any = LocalLauncher(tcp_host)
+    if cluster is not None:  # Dask is imported only here, when a cluster is asked for
+        from zlab.bench.cluster import launcher as cluster_launcher
+
+        launcher = stack.enter_context(cluster_launcher(cluster, hosts, bind_interface))
+    elif hosts or bind_interface:
+        raise ChoiceError("hosts and bind_interface need a cluster (cluster=tcp://SCHEDULER:8786)")
     started = datetime.now(UTC)
     run_id = metadata.new_run_id(started)
     versions = {impl: impl_version(impl) for impl in impl_list}
@@ -431,19 +470,20 @@ def run(
         cells=[c.label for c in cells],
         tcp_host=tcp_host,
         impl_versions=versions,
+        **({"cluster": launcher.describe()} if cluster is not None else {}),
     )
     writer = results.RunWriter(out, run_id, meta) if out is not None else None
     rows: list[dict[str, Any]] = []
     interrupted = False
-    bar = _progress_bar(len(cells) * repeats, progress)
-    stack = contextlib.ExitStack()
+    plan = launcher.plan(cells)
+    bar = _progress_bar(len(plan) * repeats, progress)
     stack.enter_context(_sigterm_as_ctrl_c())
     try:
         for repeat in range(repeats):
-            for cell in cells:
+            for cell, where in plan:
                 bar.set_postfix_str(f"r{repeat} {cell.label}", refresh=True)
                 cell_started = datetime.now(UTC)
-                outcome = run_cell(cell, budget, placement=placement, timeout_s=timeout_s, tcp_host=tcp_host)
+                outcome = launcher.run_cell(cell, budget, where, placement=placement, timeout_s=timeout_s)
                 row = results.make_row(
                     run_id=run_id,
                     started_at=started,
