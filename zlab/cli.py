@@ -154,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--experiment", help="experiment name recorded in every row")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar")
     bench.add_argument("--strict", action="store_true", help="exit with status 1 if any cell failed")
+    bench.add_argument(
+        "--cluster",
+        metavar="tcp://SCHEDULER:8786",
+        help="run each peer on the host of a Dask worker of this cluster (needs zlab[cluster]; tcp only)",
+    )
+    bench.add_argument(
+        "--hosts",
+        action="append",
+        metavar="A,B",
+        help="with --cluster: the binding peer on A, the others on B (worker names, addresses, IPs or "
+        "hostnames); repeat (--hosts A,B --hosts B,A) to sweep who binds where (default: first two workers)",
+    )
+    bench.add_argument(
+        "--bind-interface", metavar="IF", help="with --cluster: bind on this interface's address of the host"
+    )
     bench.set_defaults(handler=cmd_bench)
 
     demo = sub.add_parser("demo", help="a zlab REQ talking to a libzmq REP over tcp")
@@ -201,6 +216,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
             out=None if args.no_save else args.out,
             experiment=args.experiment,
             progress=not args.no_progress,
+            cluster=args.cluster,
+            hosts=";".join(args.hosts) if args.hosts else None,
+            bind_interface=args.bind_interface,
         )
     except ChoiceError as exc:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
@@ -223,6 +241,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"\nnoise: other programs used more than {NOISY_PCT:g}% of the CPUs during {(busy > NOISY_PCT).sum()}"
             f" of {len(busy)} cell runs (median {busy.median():.0f}%); treat those figures with care"
         )
+    cluster = frame.attrs.get("meta", {}).get("cluster")
+    if cluster:
+        from zlab.bench.metadata import describe_hosts
+
+        print(f"\n{describe_hosts(cluster)}")
     path = frame.attrs.get("path")
     if frame.attrs.get("interrupted"):
         print(f"\ninterrupted: kept {len(frame)} cell runs")

@@ -42,6 +42,7 @@ INSTALL_HINT = "pip install 'zlab[cluster]' (Dask distributed)"
 CONNECT_TIMEOUT_S = 10.0
 HANDSHAKE_TIMEOUT_S = 10.0
 CLOCK_EXCHANGES = clock.DEFAULT_EXCHANGES
+RUN_TIMEOUT_S = 10.0  # a call on a worker (start, stop, facts) never takes longer on a live one
 
 
 class ClusterError(ChoiceError):
@@ -271,9 +272,16 @@ class DaskLauncher:
 
     # -- Dask calls ----------------------------------------------------------------------------
 
-    def _run(self, host: Host, func: Any, *args: Any) -> Any:
-        """Call ``func`` on ``host``'s worker now (Client.run: pinned, outside the task graph, no retries)."""
-        return self.client.run(func, *args, workers=[host.worker], nanny=False)[host.worker]
+    def _run(self, host: Host, func: Any, *args: Any, timeout: float = RUN_TIMEOUT_S) -> Any:
+        """Call ``func`` on ``host``'s worker now (Client.run: pinned, outside the task graph, no retries).
+
+        Bounded: the scheduler keeps retrying a worker that just died for its whole connect timeout (30 s
+        by default), so the call is abandoned after ``timeout`` (``Client.run`` is ``sync(_run)``).
+        """
+        result = self.client.sync(
+            self.client._run, func, *args, workers=[host.worker], nanny=False, callback_timeout=timeout
+        )
+        return result[host.worker]
 
     def _gather_facts(self) -> dict[str, dict[str, Any]]:
         facts = {}
@@ -474,6 +482,8 @@ class DaskLauncher:
     def _ended(self, proc: _Proc) -> bool:
         if proc.pid is None:
             return False
+        if proc.host.worker not in _workers(self.client):
+            return True  # its worker is gone, and the peer with it (PR_SET_PDEATHSIG)
         try:
             code, _ = self._run(proc.host, remote.stop_peers, [proc.pid], False).get(proc.pid, (None, ""))
         except Exception:
@@ -510,8 +520,11 @@ class DaskLauncher:
         for proc in procs:
             if proc.pid is not None:
                 by_worker.setdefault(proc.host.worker, []).append(proc)
-        for group in by_worker.values():
-            with contextlib.suppress(Exception):  # a worker that is gone took its peers with it
+        present = _workers(self.client) if by_worker else {}
+        for worker_address, group in by_worker.items():
+            if worker_address not in present:
+                continue  # a worker that is gone took its peers with it (PR_SET_PDEATHSIG)
+            with contextlib.suppress(Exception):
                 self._run(group[0].host, remote.stop_peers, [p.pid for p in group], True)
         return f"killed {', '.join(hung)} after a teardown hang" if hung else None
 

@@ -158,6 +158,21 @@ def version_mismatches(hosts: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
+def describe_hosts(cluster: dict[str, Any]) -> str:
+    """One line per host of a cluster run's metadata entry, and the version mismatches, flagged."""
+    lines = [f"hosts (Dask scheduler {cluster.get('scheduler', '?')}):"]
+    for name, f in cluster.get("hosts", {}).items():
+        lines.append(
+            f"  {name} ({f.get('ip', '?')}, {f.get('hostname', '?')}): {f.get('cpu_model', '?')}, "
+            f"{f.get('cpu_count', '?')} cores, Linux {f.get('kernel', '?')}, Python {f.get('python', '?')}, "
+            f"zlab {f.get('zlab_version', '?')} at {str(f.get('git_commit') or '?')[:8]}, "
+            f"pyzmq {f.get('pyzmq_version', '?')} / libzmq {f.get('libzmq_version', '?')}"
+        )
+    for mismatch in cluster.get("version_mismatch") or []:
+        lines.append(f"  VERSION MISMATCH between hosts: {mismatch}")
+    return "\n".join(lines)
+
+
 def collect(**run_params: Any) -> dict[str, Any]:
     """Everything about this machine and checkout, plus the run's parameters (``run_params``)."""
     try:
