@@ -118,8 +118,18 @@ def dask_cluster(
             cluster.workers[name] = subprocess.Popen(
                 cmd, env=_env(), stdout=logs[-1], stderr=subprocess.STDOUT
             )
-        cluster.client = distributed.Client(cluster.address, timeout=30, set_as_default=False)
-        cluster.client.wait_for_workers(len(workers), timeout=60)
+        if scheduler_wrap is None:
+            cluster.client = distributed.Client(cluster.address, timeout=30, set_as_default=False)
+            cluster.client.wait_for_workers(len(workers), timeout=60)
+        else:  # the scheduler is in another network namespace: wait from in there
+            wait = "import sys; from distributed import Client; Client(sys.argv[1], timeout=30).wait_for_workers(int(sys.argv[2]), timeout=60)"
+            subprocess.run(
+                [*scheduler_wrap, sys.executable, "-c", wait, cluster.address, str(len(workers))],
+                env=_env(),
+                check=True,
+                timeout=90,
+                capture_output=True,
+            )
         yield cluster
     finally:
         if cluster.client is not None:
