@@ -539,3 +539,25 @@ def launcher(
         yield made
     finally:
         made.close()
+
+
+def layout_table(frame: Any) -> Any:
+    """Medians per implementation, pattern, mode and size, one column per number of hosts the peers used
+    (``1 host``, ``2 hosts``...), and the ratio of the widest to one host: p50 latency (us) for latency
+    cells, messages/s for throughput cells. Rows of local runs count as one host."""
+    import pandas as pd
+
+    ok = frame[frame["status"] == "ok"].copy()
+    if ok.empty:
+        return pd.DataFrame()
+    spread = ok["hosts"].fillna("").map(lambda text: len({p.split(":", 1)[1] for p in text.split()}) or 1)
+    ok["where"] = spread.map(lambda n: f"{n} host" + ("s" if n > 1 else ""))
+    ok["metric"] = ok["mode"].map({"latency": "lat_p50_us", "throughput": "msgs_per_s"})
+    ok["value"] = [row[m] for m, (_, row) in zip(ok["metric"], ok.iterrows(), strict=True)]
+    keys = ["impl", "pattern", "mode", "msg_size_bytes", "metric"]
+    table = ok.pivot_table(index=keys, columns="where", values="value", aggfunc="median")
+    cols = sorted(table.columns, key=lambda c: int(c.split()[0]))
+    table = table[cols]
+    if len(cols) > 1:
+        table[f"{cols[-1]} / {cols[0]}"] = table[cols[-1]] / table[cols[0]]
+    return table.reset_index()
