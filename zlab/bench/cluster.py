@@ -158,7 +158,7 @@ def resolve_host(spec: str, workers: dict[str, dict[str, Any]], scheduler: str) 
             return Host(spec, addr, str(info["host"]))
     ips = {spec}
     with contextlib.suppress(OSError):
-        ips |= {a[4][0] for a in socket.getaddrinfo(spec, None, proto=socket.IPPROTO_TCP)}
+        ips |= {str(a[4][0]) for a in socket.getaddrinfo(spec, None, proto=socket.IPPROTO_TCP)}
     for addr, info in ordered:
         if info.get("host") in ips:
             return Host(spec, addr, str(info["host"]))
@@ -387,9 +387,9 @@ class DaskLauncher:
                     raise CellFailed(f"timeout after {timeout:g} s {coord.waiting_for()}; peers killed")
                 for obj in wait([*coord.open, *lifelines], timeout=remaining):
                     if obj in coord.by_conn:
-                        coord.handle(obj)  # type: ignore[arg-type]
+                        coord.handle(cast(Connection, obj))
                     elif obj in lifelines:
-                        proc = lifelines.pop(obj)  # type: ignore[call-overload]
+                        proc = lifelines.pop(cast(Connection, obj))
                         proc.ended = True
                         coord.drain(proc.roles)
                         missing = [n for n in proc.roles if n not in coord.reports]

@@ -112,6 +112,7 @@ def git_info() -> dict[str, Any]:
 def host_facts() -> dict[str, Any]:
     """This machine and checkout: hostname, CPU, cores, memory, kernel, Python, zlab / pyzmq / libzmq
     versions, git commit. The part of :func:`collect` that a cluster run gathers from every host."""
+    affinity: int | None
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
