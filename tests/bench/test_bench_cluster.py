@@ -202,6 +202,26 @@ def test_ctrl_c_during_a_remote_cell_stops_every_remote_peer(cluster: LocalDask)
         assert not any(_alive(pid) for pid in pids)
 
 
+def test_a_coordinator_killed_outright_leaves_no_peer_behind(cluster: LocalDask) -> None:
+    cmd = [sys.executable, "-m", "zlab.cli", "bench", "--impl", "zlab", "--transport", "tcp"]
+    cmd += ["--pattern", "reqrep", "--size", "64", "--repeats", "1", "--duration", "30", "--no-save"]
+    cmd += ["--no-progress", "--cluster", cluster.address, "--hosts", "w1,w2"]
+    proc = subprocess.Popen(
+        cmd, env=child_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        peers = _wait_for_peers(cluster, "w1") + _wait_for_peers(cluster, "w2")
+    finally:
+        proc.kill()  # no Ctrl-C handler, no finally: only the lifelines closing tell the peers
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in peers) and time.monotonic() < deadline:
+        cluster.live_peers("w1"), cluster.live_peers("w2")  # reaps the exited ones
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in peers)
+    assert cluster.live_peers("w1") == cluster.live_peers("w2") == []
+
+
 def test_a_worker_killed_mid_cell_fails_that_cell_and_the_run_goes_on(cluster: LocalDask) -> None:
     """Runs last in the module: w3 does not come back."""
     victim = cluster.workers["w3"]
