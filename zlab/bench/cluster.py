@@ -34,6 +34,14 @@ from typing import Any, cast
 
 from zlab.bench import clock, remote, worker
 from zlab.bench.adapters import unavailable_reason
+from zlab.bench.coordinator import (
+    SETUP_TIMEOUT_S,
+    TEARDOWN_GRACE_S,
+    CellOutcome,
+    Coordinator,
+    PeerDetail,
+    default_timeout,
+)
 from zlab.bench.matrix import PLACEMENTS, Budget, Cell, ChoiceError
 from zlab.bench.scenarios import CellFailed, Params, Role, measure, roles_for
 from zlab.bench.security import make_security
@@ -322,11 +330,9 @@ class DaskLauncher:
         *,
         placement: str = "none",
         timeout_s: float | None = None,
-    ) -> Any:
+    ) -> CellOutcome:
         """Measure one cell once with its peers on the layout's hosts; never raises for a peer failure
         (KeyboardInterrupt excepted, after every peer was killed)."""
-        from zlab.bench.runner import SETUP_TIMEOUT_S, CellOutcome, _Coordinator, _Detail, default_timeout
-
         reason = cell.skip_reason() or unavailable_reason(cell.impl)
         if reason is None and cell.transport != "tcp":
             reason = f"a cluster run places peers on hosts over tcp; {cell.transport} stays on one host (run it without --cluster)"
@@ -355,7 +361,7 @@ class DaskLauncher:
         listener = _Listener(self.coordinator_ip, authkey)
         controls: dict[str, Connection] = {}
         offsets: dict[str, clock.ClockOffset] = {}
-        coord: _Coordinator | None = None
+        coord: Coordinator | None = None
         outcome = CellOutcome("failed", columns=dict(columns), cpus=cpu_text)
         try:
             gone = [h.label for h in where.values() if h.worker not in _workers(self.client)]
@@ -378,7 +384,7 @@ class DaskLauncher:
                 spec = remote.PeerSpec(listener.address, authkey, token, proc.group, task)
                 proc.pid = int(self._run(proc.host, remote.start_peer, pickle.dumps(spec)))
             self._accept(listener, procs, controls, offsets, token, time.monotonic() + SETUP_TIMEOUT_S)
-            coord = _Coordinator(roles, [controls[r.name] for r in roles])
+            coord = Coordinator(roles, [controls[r.name] for r in roles])
             deadline = time.monotonic() + timeout
             lifelines = {p.lifeline: p for p in procs if p.lifeline is not None}
             while not coord.done:
@@ -401,7 +407,7 @@ class DaskLauncher:
             columns.update(self._clock_columns(roles, where, offsets), bind_address=coord.endpoint)
             outcome = CellOutcome("ok", {**measure(cell, coord.reports), **columns}, cpus=cpu_text)
         except CellFailed as exc:
-            detail = exc.__cause__.args[0] if isinstance(exc.__cause__, _Detail) else None
+            detail = exc.__cause__.args[0] if isinstance(exc.__cause__, PeerDetail) else None
             outcome = CellOutcome("failed", dict(columns), str(exc), detail or None, cpu_text)
         except Exception as exc:  # a harness error on one cell must not end the run
             reason = f"harness error: {type(exc).__name__}: {exc}"
@@ -507,7 +513,7 @@ class DaskLauncher:
     def _teardown(self, procs: list[_Proc], kill_now: bool) -> str | None:
         """Let peers exit (or end them at once after a failure), then kill and reap what is left."""
         open_lifelines = {p.lifeline: p for p in procs if p.lifeline is not None and not p.ended}
-        end = time.monotonic() + (0 if kill_now else 5.0)
+        end = time.monotonic() + (0 if kill_now else TEARDOWN_GRACE_S)
         with contextlib.suppress(OSError):
             while open_lifelines and (remaining := end - time.monotonic()) > 0:
                 for obj in wait(list(open_lifelines), timeout=remaining):
