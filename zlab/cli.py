@@ -224,7 +224,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
         return 2
     print()
-    print(format_summary(frame))
+    placed = frame["hosts"].dropna()
+    if placed.nunique() > 1 and frame.attrs.get("meta", {}).get("cluster"):  # one table per layout
+        from zlab.bench.cluster import layout_of
+
+        where = frame["hosts"].map(layout_of, na_action="ignore")
+        for layout, rows in frame.groupby(where, sort=False):
+            print(f"peers {layout}:\n{format_summary(rows)}\n")
+    else:
+        print(format_summary(frame))
     for status in ("failed", "skipped"):
         rows = frame[frame["status"] == status]
         if len(rows):

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from zlab.bench import results
-from zlab.bench.cluster import ClusterError, parse_layouts
+from zlab.bench.cluster import ClusterError, layout_of, parse_layouts
 from zlab.bench.matrix import PATTERNS, build_cells
 from zlab.bench.runner import LocalLauncher, run
 from zlab.bench.simhosts import ROOT, LocalDask, child_env, dask_cluster
@@ -116,6 +116,12 @@ def test_a_schema_3_file_loads_with_empty_host_columns(tmp_path: object) -> None
     pq.write_table(old, f"{tmp_path}/old.parquet")
     frame = results.load(tmp_path)  # type: ignore[arg-type]
     assert frame["hosts"].isna().all() and frame["schema_version"].tolist() == [results.SCHEMA_VERSION]
+
+
+def test_layout_of_a_row() -> None:
+    assert layout_of("server:a client:b") == "binding on a, connecting from b"
+    assert layout_of("publisher:a subscriber-1:b subscriber-2:c") == "binding on a, connecting from b, c"
+    assert layout_of("receiver:a sender:a") == "all on a"
 
 
 def test_layouts_parse() -> None:

@@ -547,6 +547,17 @@ def launcher(
         made.close()
 
 
+def layout_of(hosts: str) -> str:
+    """A row's ``hosts`` as its layout, whatever the roles are called: ``binding on a, connecting from b``."""
+    pairs = [p.split(":", 1) for p in hosts.split()]
+    if not pairs:
+        return "on no host"
+    bind, others = pairs[0][1], list(dict.fromkeys(h for _, h in pairs[1:]))
+    if others == [bind] or not others:
+        return f"all on {bind}"
+    return f"binding on {bind}, connecting from {', '.join(others)}"
+
+
 def layout_table(frame: Any) -> Any:
     """Medians per implementation, pattern, mode and size, one column per number of hosts the peers used
     (``1 host``, ``2 hosts``...), and the ratio of the widest to one host: p50 latency (us) for latency
