@@ -82,3 +82,23 @@ def test_ping_and_serve_over_a_connection_with_a_shifted_clock() -> None:
     assert not server.is_alive()
     assert est.n_samples == 16
     assert abs(est.offset_ns - shift) <= est.uncertainty_ns
+
+
+def test_one_way_columns_of_a_frame_are_corrected_or_refused() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            # receiver binds; sender's host clock runs 1000 us ahead of the receiver's
+            "clock_offset_us": [1000.0, 1000.0, None, 0.0],
+            "clock_offset_err_us": [20.0, 20.0, None, 0.0],
+            "lat_p50_us": [-850.0, -990.0, 40.0, 35.0],
+        }
+    )
+    out = clock.correct_one_way_columns(frame, ["lat_p50_us"])
+    assert out["lat_p50_us"].iloc[0] == 150.0  # -850 measured, +1000 of clock: 150 us
+    assert pd.isna(out["lat_p50_us"].iloc[1])  # 10 us with a 20 us doubt: refused
+    assert out["lat_p50_us"].iloc[2:].tolist() == [40.0, 35.0]  # local and one-host rows untouched
+    assert frame["lat_p50_us"].iloc[0] == -850.0  # the stored rows are never edited
+    flipped = clock.correct_one_way_columns(frame, ["lat_p50_us"], receiver_binds=False)
+    assert flipped["lat_p50_us"].iloc[0] == -1850.0

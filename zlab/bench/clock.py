@@ -5,8 +5,9 @@ Owns: :class:`Sample` (one exchange: local send, remote stamp, local receive), :
 the minimum-round-trip samples, offset = remote stamp minus the midpoint of the round trip, uncertainty
 = half that round trip), :func:`ping` / :func:`serve` (the exchange over a ``multiprocessing``
 connection), :func:`between` (the offset of one remote host relative to another, both measured from
-the coordinator) and :func:`one_way_ns` (a one-way figure corrected by an offset, or None when the
-offset is less certain than the figure is large).
+the coordinator), :func:`one_way_ns` (a one-way figure corrected by an offset, or None when the
+offset is less certain than the figure is large) and :func:`correct_one_way_columns` (the same for a
+result frame's one-way columns, from the rows' ``clock_offset_us`` / ``clock_offset_err_us``).
 
 Why the bound holds: the remote stamp was taken after the local send and before the local receive,
 so the true offset lies in ``[remote - t_recv, remote - t_send]``; the midpoint is wrong by at most
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 PING, PONG, DONE = "clock-ping", "clock-pong", "clock-done"
 DEFAULT_EXCHANGES = 48
@@ -143,3 +145,25 @@ def serve(conn: Connection, clock: Callable[[], int] = time.perf_counter_ns) -> 
         if msg[0] != PING:
             raise ValueError(f"expected {PING!r} from the clock peer, got {msg[0]!r}")
         conn.send((PONG, clock()))
+
+
+def correct_one_way_columns(frame: Any, columns: list[str], receiver_binds: bool = True) -> Any:
+    """A copy of a result frame with one-way latency ``columns`` (µs, stamped by the sender's clock at
+    send and the receiver's at receipt) corrected by each row's ``clock_offset_us``, and set to NaN where
+    ``clock_offset_err_us`` exceeds the corrected figure (the clocks cannot support it).
+
+    The hook for open-loop one-way figures across hosts. ``clock_offset_us`` is the connecting peer's
+    host clock minus the binding peer's; ``receiver_binds`` says which of them received (PULL and SUB
+    connect to a binding PUSH or PUB the other way round). Rows without an offset (local runs, one host)
+    are left as they are.
+    """
+    out = frame.copy()
+    offset = out["clock_offset_us"]
+    err = out["clock_offset_err_us"]
+    receiver_minus_sender = -offset if receiver_binds else offset
+    known = offset.notna() & err.notna()
+    for column in columns:
+        corrected = out[column] - receiver_minus_sender
+        refused = known & (err > corrected.abs())
+        out[column] = out[column].where(~known, corrected).mask(refused)
+    return out
