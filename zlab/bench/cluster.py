@@ -382,7 +382,13 @@ class DaskLauncher:
                     security,
                 )
                 spec = remote.PeerSpec(listener.address, authkey, token, proc.group, task)
-                proc.pid = int(self._run(proc.host, remote.start_peer, pickle.dumps(spec)))
+                try:
+                    proc.pid = int(self._run(proc.host, remote.start_peer, pickle.dumps(spec)))
+                except Exception as exc:  # most likely the scheduler has not yet noticed the worker died
+                    raise CellFailed(
+                        f"the Dask worker of host {proc.host.label} ({proc.host.worker}) did not answer "
+                        f"({type(exc).__name__}): it died or left the cluster"
+                    ) from None
             self._accept(listener, procs, controls, offsets, token, time.monotonic() + SETUP_TIMEOUT_S)
             coord = Coordinator(roles, [controls[r.name] for r in roles])
             deadline = time.monotonic() + timeout
@@ -505,7 +511,8 @@ class DaskLauncher:
         try:
             result = self._run(proc.host, remote.stop_peers, [proc.pid], False)
         except Exception as exc:
-            return f"its Dask worker {proc.host.worker} did not answer ({type(exc).__name__}: {exc})"
+            # the scheduler may not have noticed yet that the worker died
+            return f"its Dask worker {proc.host.worker} did not answer ({type(exc).__name__}): it died or left the cluster"
         code, err = result.get(proc.pid, (None, ""))
         last = err.strip().splitlines()[-1] if err.strip() else "no error output"
         return "still running" if code is None else f"exit code {code} ({last})"
