@@ -228,6 +228,42 @@ def test_a_coordinator_killed_outright_leaves_no_peer_behind(cluster: LocalDask)
     assert cluster.live_peers("w1") == cluster.live_peers("w2") == []
 
 
+@pytest.mark.timeout(20)
+def test_the_control_listener_lets_in_only_the_cells_key() -> None:
+    from multiprocessing.connection import Client
+
+    from zlab.bench.cluster import _Listener
+
+    listener = _Listener("127.0.0.1", b"k" * 32)
+    results_: list[object] = []
+
+    def dial(key: bytes) -> None:
+        try:
+            conn = Client(listener.address, authkey=key)
+            conn.send("hi")
+            results_.append(conn)
+        except Exception as exc:
+            results_.append(exc)
+
+    try:
+        stranger = threading.Thread(target=dial, args=(b"x" * 32,))
+        stranger.start()
+        assert listener.accept(10) is None  # wrong key: refused, the coordinator carries on
+        stranger.join(10)
+        friend = threading.Thread(target=dial, args=(b"k" * 32,))
+        friend.start()
+        conn = listener.accept(10)
+        friend.join(10)
+        assert conn is not None and conn.recv() == "hi"
+        assert listener.accept(0.05) is None  # nobody else: no wait beyond the timeout
+        conn.close()
+    finally:
+        listener.close()
+        for item in results_:
+            if hasattr(item, "close"):
+                item.close()
+
+
 def test_a_worker_killed_mid_cell_fails_that_cell_and_the_run_goes_on(cluster: LocalDask) -> None:
     """Runs last in the module: w3 does not come back."""
     victim = cluster.workers["w3"]

@@ -215,12 +215,11 @@ class _Listener:
         try:
             deliver_challenge(conn, self.authkey)
             answer_challenge(conn, self.authkey)
-        except (OSError, EOFError, Exception):
+        except Exception:  # wrong key (AuthenticationError), a hang-up, or the receive timeout
             conn.close()
             return None
-        fd = socket.socket(fileno=os.dup(conn.fileno()))
-        fd.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
-        fd.close()
+        with socket.socket(fileno=os.dup(conn.fileno())) as same:
+            same.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
         return conn
 
     def close(self) -> None:
