@@ -250,6 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=RUNNER_MAX_RERUNS,
         help=f"re-measurements of a noisy cell at most (default {RUNNER_MAX_RERUNS}; 0 = never)",
     )
+    bench.add_argument(
+        "--cluster",
+        metavar="tcp://SCHEDULER:8786",
+        help="run each peer on the host of a Dask worker of this cluster (needs zlab[cluster]; tcp only)",
+    )
+    bench.add_argument(
+        "--hosts",
+        action="append",
+        metavar="A,B",
+        help="with --cluster: the binding peer on A, the others on B (worker names, addresses, IPs or "
+        "hostnames); repeat (--hosts A,B --hosts B,A) to sweep who binds where (default: first two workers)",
+    )
+    bench.add_argument(
+        "--bind-interface", metavar="IF", help="with --cluster: bind on this interface's address of the host"
+    )
     bench.set_defaults(handler=cmd_bench)
 
     demo = sub.add_parser("demo", help="a zlab REQ talking to a libzmq REP over tcp")
@@ -361,13 +376,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
             variants=args.variants,
             noisy_pct=args.noisy_pct,
             max_reruns=args.max_reruns,
+            cluster=args.cluster,
+            hosts=";".join(args.hosts) if args.hosts else None,
+            bind_interface=args.bind_interface,
         )
     except ChoiceError as exc:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
         return 2
     if (frame["mode"] != "load").any():
         print()
-        print(format_summary(frame))
+        placed = frame["hosts"].dropna()
+        if placed.nunique() > 1 and frame.attrs.get("meta", {}).get("cluster"):  # one table per layout
+            from zlab.bench.cluster import layout_of
+
+            where = frame["hosts"].map(layout_of, na_action="ignore")
+            for layout, rows in frame.groupby(where, sort=False):
+                print(f"peers {layout}:\n{format_summary(rows)}\n")
+        else:
+            print(format_summary(frame))
     if (frame["mode"] == "load").any():
         from zlab.bench.sweep import format_load
 
@@ -396,6 +422,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from zlab.bench.summary import format_noise_floor
 
         print("\n" + format_noise_floor(frame))
+    cluster = frame.attrs.get("meta", {}).get("cluster")
+    if cluster:
+        from zlab.bench.metadata import describe_hosts
+
+        print(f"\n{describe_hosts(cluster)}")
     path = frame.attrs.get("path")
     if frame.attrs.get("interrupted"):
         print(f"\ninterrupted: kept {len(frame)} cell runs")

@@ -128,24 +128,20 @@ def git_info(repo: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     }
 
 
-def collect(**run_params: Any) -> dict[str, Any]:
-    """Everything about this machine and checkout, plus the run's parameters (``run_params``)."""
+def host_facts() -> dict[str, Any]:
+    """This machine and checkout: hostname, CPU, cores, memory, kernel, Python, zlab / pyzmq / libzmq
+    versions, git commit. The part of :func:`collect` that a cluster run gathers from every host."""
+    affinity: int | None
     try:
-        affinity: int | None = len(os.sched_getaffinity(0))
+        affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         affinity = os.cpu_count()
-    try:
-        loadavg = list(os.getloadavg())
-    except OSError:  # pragma: no cover
-        loadavg = None
-    meta: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    facts: dict[str, Any] = {
         "hostname": socket.gethostname(),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_affinity_count": affinity,
         "mem_total_gb": _mem_total_gb(),
-        "loadavg_at_start": loadavg,
         "kernel": platform.release(),
         "os": platform.platform(),
         "python": sys.version.split()[0],
@@ -154,14 +150,61 @@ def collect(**run_params: Any) -> dict[str, Any]:
         "pyzmq_version": None,
         "libzmq_version": None,
         **git_info(),
-        "calibration": calibrate(),
     }
     try:
         import zmq
 
-        meta["pyzmq_version"] = zmq.__version__
-        meta["libzmq_version"] = zmq.zmq_version()
+        facts["pyzmq_version"] = zmq.__version__
+        facts["libzmq_version"] = zmq.zmq_version()
     except ImportError:
         pass
+    return facts
+
+
+#: Facts that must agree between the hosts of a cluster run for its figures to compare like with like.
+VERSION_FACTS: tuple[str, ...] = ("python", "zlab_version", "git_commit", "pyzmq_version", "libzmq_version")
+
+
+def version_mismatches(hosts: dict[str, dict[str, Any]]) -> list[str]:
+    """``["python: 3.11.2 (a) vs 3.12.1 (b)", ...]`` for every version fact the hosts disagree on."""
+    out = []
+    for key in VERSION_FACTS:
+        values: dict[str, list[str]] = {}
+        for name, facts in hosts.items():
+            if facts.get(key) is not None:
+                values.setdefault(str(facts[key]), []).append(name)
+        if len(values) > 1:
+            out.append(f"{key}: " + " vs ".join(f"{v} ({', '.join(n)})" for v, n in values.items()))
+    return out
+
+
+def describe_hosts(cluster: dict[str, Any]) -> str:
+    """One line per host of a cluster run's metadata entry, and the version mismatches, flagged."""
+    lines = [f"hosts (Dask scheduler {cluster.get('scheduler', '?')}):"]
+    for name, f in cluster.get("hosts", {}).items():
+        lines.append(
+            f"  {name} ({f.get('ip', '?')}, {f.get('hostname', '?')}): {f.get('cpu_model', '?')}, "
+            f"{f.get('cpu_count', '?')} cores, Linux {f.get('kernel', '?')}, Python {f.get('python', '?')}, "
+            f"zlab {f.get('zlab_version', '?')} at {str(f.get('git_commit') or '?')[:8]}, "
+            f"pyzmq {f.get('pyzmq_version', '?')} / libzmq {f.get('libzmq_version', '?')}"
+        )
+    for mismatch in cluster.get("version_mismatch") or []:
+        lines.append(f"  VERSION MISMATCH between hosts: {mismatch}")
+    return "\n".join(lines)
+
+
+def collect(**run_params: Any) -> dict[str, Any]:
+    """Everything about this machine and checkout, plus the run's parameters (``run_params``)."""
+    try:
+        loadavg = list(os.getloadavg())
+    except OSError:  # pragma: no cover
+        loadavg = None
+    facts = host_facts()
+    meta: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "loadavg_at_start": loadavg,
+        **facts,
+        "calibration": calibrate(),
+    }
     meta.update(run_params)
     return meta

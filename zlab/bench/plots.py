@@ -252,6 +252,13 @@ def caption(frame: pd.DataFrame, meta: dict[str, dict[str, Any]] | None = None, 
         f"runs {', '.join(runs) or '?'}; CPU placement {placements or '?'}; {n_rep} repeat(s) of "
         f"{durations or '?'} per cell, medians shown{noise}"
     )
+    clusters = [m["cluster"] for m in metas if m.get("cluster")]
+    if clusters:
+        names = ", ".join(dict.fromkeys(n for c in clusters for n in c.get("hosts", {})))
+        lines.append(f"peers on hosts {names} (Dask cluster)")
+        mismatches = sorted({x for c in clusters for x in c.get("version_mismatch") or []})
+        if mismatches:
+            lines[-1] += "; VERSION MISMATCH between hosts: " + "; ".join(mismatches)
     mechs = set(frame["mechanism"].dropna()) - {"null"} if "mechanism" in frame.columns else set()
     if mechs:
         lines[-1] += f"; security mechanism {', '.join(sorted(mechs))}"

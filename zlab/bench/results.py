@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 # 2: the api column (sync | asyncio); 3: the mechanism column (null | plain | curve); 4: mode load (offered
 # rate, counts, corrected and uncorrected percentiles, sender lag) and lat_p9999_us; 5: variant (A/A copies
 # of a cell) and reruns (re-measured because other programs were busy)
-SCHEMA_VERSION = 5
+# 6: host columns of cluster runs (hosts, bind_host, bind_address, clock_offset_us, clock_offset_err_us)
+SCHEMA_VERSION = 6
 META_KEY = b"zlab.bench.meta"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -110,6 +111,21 @@ COLUMNS: dict[str, tuple[pa.DataType, str]] = {
     "uncorrected_p999_us": (pa.float64(), "load: uncorrected latency, 99.9th percentile"),
     "uncorrected_p9999_us": (pa.float64(), "load: uncorrected latency, 99.99th percentile"),
     "uncorrected_max_us": (pa.float64(), "load: uncorrected latency, maximum"),
+    # -- schema 6: where the peers ran (cluster runs)
+    "hosts": (pa.string(), "cluster runs: host of each peer, e.g. server:a client:b (null: all on `host`)"),
+    "bind_host": (pa.string(), "cluster runs: host of the binding peer"),
+    "bind_address": (
+        pa.string(),
+        "cluster runs: the endpoint the binding peer bound, e.g. tcp://10.0.0.1:40123",
+    ),
+    "clock_offset_us": (
+        pa.float64(),
+        "cluster runs: clock of the first connecting peer's host minus the binding peer's (0 on one host)",
+    ),
+    "clock_offset_err_us": (
+        pa.float64(),
+        "cluster runs: ± bound of clock_offset_us (half the best ping RTTs)",
+    ),
 }
 SCHEMA = pa.schema([pa.field(name, dtype) for name, (dtype, _) in COLUMNS.items()])
 
@@ -144,10 +160,16 @@ def _v4_to_v5(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _v5_to_v6(frame: pd.DataFrame) -> pd.DataFrame:
+    """Version 4 added the host columns: every earlier run was local (they stay null)."""
+    return frame
+
+
 UPGRADES[1] = _v1_to_v2
 UPGRADES[2] = _v2_to_v3
 UPGRADES[3] = _v3_to_v4
 UPGRADES[4] = _v4_to_v5
+UPGRADES[5] = _v5_to_v6
 
 
 def make_row(**values: Any) -> dict[str, Any]:

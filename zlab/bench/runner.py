@@ -23,16 +23,18 @@ import time
 import traceback
 import types
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from multiprocessing.connection import wait
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from zlab.bench import control, metadata, results, worker
+from zlab.bench import metadata, results, worker
 from zlab.bench.adapters import impl_version, unavailable_reason
+from zlab.bench.coordinator import TEARDOWN_GRACE_S, CellOutcome, default_timeout
+from zlab.bench.coordinator import Coordinator as _Coordinator
+from zlab.bench.coordinator import PeerDetail as _Detail
 from zlab.bench.matrix import (
     ALL_MODES,
     APIS,
@@ -53,31 +55,15 @@ from zlab.bench.matrix import (
     parse_sizes,
 )
 from zlab.bench.openloop import DEFAULT_PACING
-from zlab.bench.scenarios import CellFailed, Params, Role, measure_cell, roles_for
+from zlab.bench.scenarios import CellFailed, Params, measure_cell, params_for, roles_for
 from zlab.bench.security import make_security
 
-SETUP_TIMEOUT_S = 30.0  # spawning and importing on a busy 2-core machine
-TEARDOWN_GRACE_S = 5.0
 #: A cell during which other programs used more than this % of all CPUs is measured again ...
 NOISY_PCT = 25.0
 #: ... at most this many more times (the quietest attempt is kept, its row says how many re-runs).
 MAX_RERUNS = 2
 #: foreign_cpu_pct is tick-sampled (~5 points at 1 s): shorter cells are never re-run on it.
 RERUN_MIN_DURATION_S = 0.5
-
-
-@dataclass
-class CellOutcome:
-    """What one run of one cell produced."""
-
-    status: str  # ok | failed | skipped
-    columns: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
-    detail: str | None = None
-    cpus: str = ""
-    notes: str | None = None
-    foreign_cpu_pct: float | None = None
-    histograms: dict[str, Any] = field(default_factory=dict)  # kind -> Histogram (latency and load cells)
 
 
 class _CpuMeter:
@@ -129,11 +115,6 @@ def assign_cpus(placement: str, n_peers: int) -> list[int | None]:
     return [allowed[i % len(allowed)] for i in range(n_peers)]
 
 
-def default_timeout(budget: Budget) -> float:
-    """Seconds a cell may take before its peers are killed: setup, warm-up, measurement, draining."""
-    return SETUP_TIMEOUT_S + 4 * (budget.duration_s + budget.warmup_s) + 10.0
-
-
 def _bind_addr(transport: str, tmpdir: str | None, tcp_host: str) -> str:
     if transport == "inproc":
         return f"inproc://zlab-bench-{uuid.uuid4().hex[:12]}"
@@ -142,77 +123,6 @@ def _bind_addr(transport: str, tmpdir: str | None, tcp_host: str) -> str:
         return f"ipc://{tmpdir}/bench.sock"
     host, sep, port = tcp_host.rpartition(":") if tcp_host.count(":") == 1 else (tcp_host, "", "")
     return f"tcp://{host}:{port}" if sep else f"tcp://{tcp_host}:*"
-
-
-class _Coordinator:
-    """The coordinator's side of one cell's control pipes."""
-
-    def __init__(self, roles: list[Role], conns: list[Connection]) -> None:
-        self.roles = roles
-        self.by_conn = dict(zip(conns, roles, strict=True))
-        self.conn_of = {role.name: conn for conn, role in self.by_conn.items()}
-        self.open = set(conns)
-        self.ready: set[str] = set()
-        self.reports: dict[str, dict[str, Any]] = {}
-        self.bound = False
-        self.stopped = False
-
-    def _send(self, names: Iterable[str], msg: tuple[Any, ...]) -> None:
-        for name in names:
-            try:
-                self.conn_of[name].send(msg)
-            except OSError:  # that peer already finished or died; its sentinel tells
-                pass
-
-    def handle(self, conn: Connection) -> None:
-        """Act on one message from a peer; raises CellFailed on a peer error."""
-        role = self.by_conn[conn]
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            self.open.discard(conn)
-            return
-        kind = msg[0]
-        if kind == control.BOUND:
-            self.bound = True
-            self._send((r.name for r in self.roles if not r.binds), (control.ENDPOINT, msg[1]))
-        elif kind == control.READY:
-            self.ready.add(role.name)
-            if len(self.ready) == len(self.roles):
-                self._send((r.name for r in self.roles), (control.GO,))
-        elif kind == control.RESULT:
-            self.reports[role.name] = msg[1]
-            if not self.stopped and all(r.name in self.reports for r in self.roles if not r.needs_stop):
-                self.stopped = True
-                self._send((r.name for r in self.roles), (control.STOP,))
-        elif kind == control.ERROR:
-            first, _, rest = str(msg[1]).partition("\n")
-            raise CellFailed(first) from _Detail(rest)
-
-    def drain(self, names: Iterable[str]) -> None:
-        """Handle whatever a peer wrote before it exited."""
-        for name in names:
-            conn = self.conn_of[name]
-            while conn in self.open and conn.poll():
-                self.handle(conn)
-
-    def waiting_for(self) -> str:
-        """What the cell is stuck on, for a timeout's reason."""
-        if not self.bound:
-            return f"waiting for {self.roles[0].name} to bind"
-        missing = [r.name for r in self.roles if r.name not in self.ready]
-        if missing:
-            return f"waiting for {', '.join(missing)} to connect and warm up"
-        missing = [r.name for r in self.roles if r.name not in self.reports]
-        return f"waiting for {', '.join(missing)} to finish measuring"
-
-    @property
-    def done(self) -> bool:
-        return len(self.reports) == len(self.roles)
-
-
-class _Detail(Exception):
-    """Carries a peer's traceback behind a CellFailed."""
 
 
 def run_cell(
@@ -321,12 +231,7 @@ def run_cell(
 
 
 def _params(cell: Cell, budget: Budget, pacing: str | None, stall: tuple[float, float] | None) -> Params:
-    if cell.mode != "load":
-        return Params(cell.msg_size_bytes, budget)
-    from zlab.bench.openloop import DEFAULT_PACING
-
-    assert cell.rate is not None
-    return Params(cell.msg_size_bytes, budget, cell.rate, cell.arrival, pacing or DEFAULT_PACING, stall)
+    return params_for(cell, budget, pacing, stall)
 
 
 @contextlib.contextmanager
@@ -392,6 +297,35 @@ def _teardown(procs: list[Any], roles_of: dict[int, list[str]], kill_now: bool) 
     return f"killed {', '.join(killed)} after a teardown hang" if killed else None
 
 
+class LocalLauncher:
+    """The launcher seam's default: every peer a spawned process on this machine (:func:`run_cell`).
+
+    A launcher plans where each cell runs (``plan``) and runs one cell there (``run_cell``); the other
+    one, :class:`zlab.bench.cluster.DaskLauncher`, puts peers on the hosts of a Dask cluster.
+    """
+
+    def __init__(self, tcp_host: str = "127.0.0.1") -> None:
+        self.tcp_host = tcp_host
+
+    def plan(self, cells: Sequence[Cell]) -> list[tuple[Cell, None]]:
+        return [(cell, None) for cell in cells]
+
+    def run_cell(
+        self,
+        cell: Cell,
+        budget: Budget,
+        where: None,
+        *,
+        placement: str,
+        timeout_s: float | None,
+        pacing: str | None = None,
+    ) -> CellOutcome:
+        # looked up at call time, so tests can stand in for run_cell
+        return run_cell(
+            cell, budget, placement=placement, timeout_s=timeout_s, tcp_host=self.tcp_host, pacing=pacing
+        )
+
+
 def run(
     impls: str | Sequence[str] = IMPLS,
     transports: str | Sequence[str] = TRANSPORTS,
@@ -419,6 +353,9 @@ def run(
     variants: int = 1,
     noisy_pct: float | None = NOISY_PCT,
     max_reruns: int = MAX_RERUNS,
+    cluster: Any = None,
+    hosts: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
+    bind_interface: str | None = None,
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
@@ -444,6 +381,13 @@ def run(
     ``noisy_pct`` % of the CPUs (``foreign_cpu_pct``) is measured again, at most ``max_reruns`` times;
     the quietest attempt is kept and ``reruns`` says how many were made (``noisy_pct=None`` or
     ``max_reruns=0``: never; cells shorter than 0.5 s never, their CPU share is too coarse).
+
+    ``cluster`` (a ``distributed.Client`` or a scheduler address such as ``tcp://host:8786``) runs every
+    peer on the host of a Dask worker instead (``pip install 'zlab[cluster]'``): ``hosts`` names them
+    (worker names, addresses, IPs or hostnames; ``"a,b"`` binds on a and connects from b, ``"a,b;b,a"``
+    makes who-binds-where an axis; default: the first two workers); the binding peer binds on its
+    host's address, or on ``bind_interface``'s. Rows then carry ``hosts``, ``bind_host``,
+    ``bind_address`` and the hosts' clock offset; the metadata each host's machine and versions.
     """
     from zlab.bench import sweep as sweeps
     from zlab.bench.openloop import ARRIVALS, PACINGS
@@ -482,6 +426,14 @@ def run(
         raise ChoiceError(f"max_reruns must be at least 0, not {max_reruns}")
     labels: list[str | None] = [None] if variants == 1 else [chr(ord("a") + i) for i in range(variants)]
     budget = Budget.make(quick, duration_s, max_msgs)
+    stack = contextlib.ExitStack()
+    launcher: Any = LocalLauncher(tcp_host)
+    if cluster is not None:  # Dask is imported only here, when a cluster is asked for
+        from zlab.bench.cluster import launcher as cluster_launcher
+
+        launcher = stack.enter_context(cluster_launcher(cluster, hosts, bind_interface))
+    elif hosts or bind_interface:
+        raise ChoiceError("hosts and bind_interface need a cluster (cluster=tcp://SCHEDULER:8786)")
     started = datetime.now(UTC)
     run_id = metadata.new_run_id(started)
     versions = {impl: impl_version(impl) for impl in impl_list}
@@ -506,23 +458,24 @@ def run(
         variants=variants,
         noisy_pct=noisy_pct,
         max_reruns=max_reruns,
+        **({"cluster": launcher.describe()} if cluster is not None else {}),
     )
     writer = results.RunWriter(out, run_id, meta) if out is not None else None
     rows: list[dict[str, Any]] = []
 
     def measure_one(
-        cell: Cell, repeat: int, variant: str | None = None
+        cell: Cell, where: Any, repeat: int, variant: str | None = None
     ) -> tuple[dict[str, Any], CellOutcome]:
         bar.set_postfix_str(f"r{repeat}{variant or ''} {cell.label}", refresh=True)
         cell_started = datetime.now(UTC)
         outcome, reruns = _run_quietly(
             functools.partial(
-                run_cell,
+                launcher.run_cell,
                 cell,
                 budget,
+                where,
                 placement=placement,
                 timeout_s=timeout_s,
-                tcp_host=tcp_host,
                 pacing=pacing,
             ),
             noisy_pct if budget.duration_s >= RERUN_MIN_DURATION_S else None,
@@ -571,20 +524,20 @@ def run(
         return row, outcome
 
     interrupted = False
-    bar = _progress_bar(len(cells) * repeats * len(labels), progress)
-    stack = contextlib.ExitStack()
+    plan = launcher.plan(cells)
+    bar = _progress_bar(len(plan) * repeats * len(labels), progress)
     stack.enter_context(_sigterm_as_ctrl_c())
     try:
-        ladders: dict[Cell, list[float]] = {}
-        for repeat, cell, variant in _schedule(cells, repeats, labels):
+        ladders: dict[tuple[Cell, Any], list[float]] = {}
+        for repeat, (cell, where), variant in _schedule(plan, repeats, labels):
             if cell.mode == "load" and sweeping:
-                if cell not in ladders:  # the first repeat probes; later ones offer the same rates
+                if (cell, where) not in ladders:  # the first repeat probes; later ones offer the same rates
                     probe = dataclasses.replace(cell, mode="throughput", rate=None)
-                    row, _ = measure_one(probe, repeat, variant)
+                    row, _ = measure_one(probe, where, repeat, variant)
                     ok = row["status"] == "ok" and row.get("msgs_per_s")
-                    ladders[cell] = sweeps.ladder(float(row["msgs_per_s"])) if ok else []
-                for rate in ladders[cell]:
-                    row, _ = measure_one(dataclasses.replace(cell, rate=rate), repeat, variant)
+                    ladders[cell, where] = sweeps.ladder(float(row["msgs_per_s"])) if ok else []
+                for rate in ladders[cell, where]:
+                    row, _ = measure_one(dataclasses.replace(cell, rate=rate), where, repeat, variant)
                     reason = sweeps.stop_reason(row, ceiling)
                     if reason:
                         row["notes"] = "; ".join(filter(None, [row["notes"], f"sweep stopped: {reason}"]))
@@ -592,7 +545,7 @@ def run(
                             writer.flush()
                         break
                 continue
-            measure_one(cell, repeat, variant)
+            measure_one(cell, where, repeat, variant)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -614,9 +567,12 @@ def run(
     return frame
 
 
+T = TypeVar("T")
+
+
 def _schedule(
-    cells: Sequence[Cell], repeats: int, labels: Sequence[str | None]
-) -> Iterator[tuple[int, Cell, str | None]]:
+    cells: Sequence[T], repeats: int, labels: Sequence[str | None]
+) -> Iterator[tuple[int, T, str | None]]:
     """(repeat, cell, variant) in measuring order: repeats outermost; a cell's variants back to back,
     their order reversed every other repeat so neither is always measured first."""
     for repeat in range(repeats):

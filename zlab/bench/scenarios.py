@@ -51,6 +51,18 @@ class Params:
     stall: tuple[float, float] | None = None
 
 
+def params_for(
+    cell: Cell, budget: Budget, pacing: str | None = None, stall: tuple[float, float] | None = None
+) -> Params:
+    """The parameters every role of ``cell`` receives (mode ``load``: its rate, arrival and pacing)."""
+    if cell.mode != "load":
+        return Params(cell.msg_size_bytes, budget)
+    assert cell.rate is not None
+    return Params(
+        cell.msg_size_bytes, budget, cell.rate, cell.arrival, pacing or openloop.DEFAULT_PACING, stall
+    )
+
+
 RoleFunc = Callable[[Peer, Control, Params], dict[str, Any]]
 
 
