@@ -54,6 +54,14 @@ _LAZY = {
     "ratios": "zlab.bench.summary",
     "format_summary": "zlab.bench.summary",
     "plot_all": "zlab.bench.plots",
+    "Selection": "zlab.bench.selection",
+    "select": "zlab.bench.selection",
+    "choices": "zlab.bench.selection",
+    "run_index": "zlab.bench.selection",
+    "median_table": "zlab.bench.selection",
+    "ratio_table": "zlab.bench.selection",
+    "plot_selection": "zlab.bench.selection",
+    "Explorer": "zlab.bench.explore",
 }
 
 __all__ = [

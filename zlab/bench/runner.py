@@ -384,6 +384,7 @@ def run(
     out: str | os.PathLike[str] | None = "results",
     experiment: str | None = None,
     progress: bool = True,
+    live: bool = False,
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
@@ -394,7 +395,9 @@ def run(
     and implementations the inner one, so ratios compare neighbours in time. Rows are written to
     ``out/<run_id>.parquet`` as they come (``out=None`` writes nothing). Ctrl-C stops the sweep,
     keeps the rows measured so far and returns them (``df.attrs["interrupted"]`` is True).
-    ``df.attrs`` also holds ``run_id``, ``path`` (or None) and ``meta``.
+    ``df.attrs`` also holds ``run_id``, ``path`` (or None) and ``meta``. ``live=True`` in a Jupyter
+    notebook draws the chart of the rows so far and redraws that one figure as each cell completes (see
+    :mod:`zlab.bench.live`); in a terminal it changes nothing.
     """
     impl_list = parse_choices(impls, IMPLS, "impl")
     api_list = parse_choices(apis, APIS, "api")
@@ -436,6 +439,11 @@ def run(
     rows: list[dict[str, Any]] = []
     interrupted = False
     bar = _progress_bar(len(cells) * repeats, progress)
+    view = None
+    if live:  # matplotlib and IPython only when asked for
+        from zlab.bench.live import live_chart
+
+        view = live_chart(live, len(cells) * repeats)
     stack = contextlib.ExitStack()
     stack.enter_context(_sigterm_as_ctrl_c())
     try:
@@ -475,6 +483,8 @@ def run(
                 rows.append(row)
                 if writer is not None:
                     writer.append(row)
+                if view is not None:
+                    view.update(rows)
                 bar.update()
     except KeyboardInterrupt:
         interrupted = True
