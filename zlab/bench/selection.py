@@ -269,13 +269,11 @@ def ratio_table(
 def _add_intervals(
     out: pd.DataFrame, rows: pd.DataFrame, keys: list[str], metric: str, numerator: str, denominator: str
 ) -> None:
-    """Confidence intervals and verdicts per cell, when the comparison statistics are available."""
+    """Bootstrap intervals of the ratio of medians over repeats, and verdicts, per cell
+    (``zlab.bench.stats``: ``faster`` / ``slower`` / ``same`` for the numerator)."""
     try:
         from zlab.bench import stats
-    except ImportError:
-        return
-    ratio_ci = getattr(stats, "ratio_ci", None)
-    if ratio_ci is None:
+    except ImportError:  # the comparison statistics are not part of this build
         return
     lo, hi, verdict = [], [], []
     for key in out.index:
@@ -285,16 +283,10 @@ def _add_intervals(
             cell = cell[cell[name] == value]
         a = cell.loc[cell["impl"] == numerator, metric].astype(float).to_numpy()
         b = cell.loc[cell["impl"] == denominator, metric].astype(float).to_numpy()
-        try:
-            result = ratio_ci(a, b, lower_is_better=lower_is_better(metric))
-        except (TypeError, ValueError):
-            lo.append(np.nan)
-            hi.append(np.nan)
-            verdict.append("")
-            continue
-        lo.append(float(getattr(result, "lo", np.nan)))
-        hi.append(float(getattr(result, "hi", np.nan)))
-        verdict.append(str(getattr(result, "verdict", "")))
+        ci = stats.ratio_ci(a, b)
+        lo.append(ci.lo)
+        hi.append(ci.hi)
+        verdict.append(stats.verdict(ci, metric))
     out["ratio_lo"], out["ratio_hi"], out["verdict"] = lo, hi, verdict
 
 
