@@ -341,7 +341,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="chart file stem (default RESULTS/charts/history-<metric>-...; png + svg)"
     )
     hist.set_defaults(handler=cmd_history)
+
+    table = sub.add_parser(
+        "table",
+        help="medians (or zlab/libzmq ratios) of any slice of stored results (no measuring)",
+        description="Print the median over repeats of one metric for the cells of a slice of stored results, "
+        "one column per implementation (--ratios: zlab over libzmq per cell). The same slicing as the "
+        "notebook explorer (zlab.bench.Selection). Without --run, the newest full run of each experiment.",
+    )
+    table.add_argument(
+        "results", nargs="?", default="results", help="results file or folder (default results/)"
+    )
+    table.add_argument(
+        "--metric", default="lat_p50_us", help="lat_p50_us (default), lat_p99_us, msgs_per_s..."
+    )
+    table.add_argument("--ratios", action="store_true", help="zlab / libzmq per cell instead of medians")
+    table.add_argument("--run", help="comma list of run ids (default: newest full run of each experiment)")
+    table.add_argument("--experiment", help="comma list of experiments")
+    table.add_argument("--commit", help="comma list of commit prefixes")
+    for axis, flag in _TABLE_AXES.items():
+        table.add_argument(f"--{flag}", help=f"comma list of {axis} values (default: all)")
+    table.set_defaults(handler=cmd_table)
     return parser
+
+
+#: ``zlab table`` filter flags: selection axis -> flag name.
+_TABLE_AXES = {
+    "impl": "impl",
+    "transport": "transport",
+    "pattern": "pattern",
+    "mode": "mode",
+    "msg_size_bytes": "size",
+    "n_subscribers": "subscribers",
+    "mechanism": "mechanism",
+    "api": "api",
+    "placement": "placement",
+}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -593,6 +628,54 @@ def cmd_history(args: argparse.Namespace) -> int:
         for path in save(fig, base):
             print(f"chart: {path}")
     return 0
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip()) if text else ()
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    """``zlab table``: a slice of stored results as a median (or ratio) table, via ``zlab.bench.selection``."""
+    from zlab.bench import plots, selection
+    from zlab.bench.results import load, load_meta
+
+    try:
+        frame, meta = load(args.results), load_meta(args.results)
+        axes: dict[str, Any] = {}
+        for axis, flag in _TABLE_AXES.items():
+            values = _split(getattr(args, flag))
+            if axis == "msg_size_bytes":
+                axes[axis] = tuple(parse_sizes(",".join(values))) if values else ()
+            elif axis == "n_subscribers":
+                axes[axis] = tuple(int(v) for v in values)
+            else:
+                axes[axis] = values
+        runs = _split(args.run) or tuple(plots.select_runs(frame)["run_id"].dropna().unique())
+        sel = selection.Selection(
+            runs=runs,
+            experiments=_split(args.experiment),
+            commits=_split(args.commit),
+            metric=args.metric,
+            **axes,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"zlab table: error: {exc}", file=sys.stderr)
+        return 2
+    rows = sel.apply(frame, meta)
+    out = selection.ratio_table(rows, sel.metric) if args.ratios else selection.median_table(rows, sel.metric)
+    if out.empty:
+        print(f"zlab table: no measured {sel.metric} in this slice ({len(rows)} rows)", file=sys.stderr)
+        return 1
+    with pd_options():
+        print(out.to_string(float_format=lambda v: f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"))
+    return 0
+
+
+def pd_options() -> Any:
+    """Wide, unabbreviated tables in a terminal."""
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_columns", 20)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

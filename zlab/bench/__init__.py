@@ -70,6 +70,14 @@ _LAZY = {
     "load_side": "zlab.bench.compare",
     "ratio_ci": "zlab.bench.stats",
     "plot_all": "zlab.bench.charts",
+    "Selection": "zlab.bench.selection",
+    "select": "zlab.bench.selection",
+    "choices": "zlab.bench.selection",
+    "run_index": "zlab.bench.selection",
+    "median_table": "zlab.bench.selection",
+    "ratio_table": "zlab.bench.selection",
+    "plot_selection": "zlab.bench.selection",
+    "Explorer": "zlab.bench.explore",
 }
 
 __all__ = [

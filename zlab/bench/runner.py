@@ -356,6 +356,7 @@ def run(
     cluster: Any = None,
     hosts: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
     bind_interface: str | None = None,
+    live: bool = False,
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
 
@@ -388,6 +389,10 @@ def run(
     makes who-binds-where an axis; default: the first two workers); the binding peer binds on its
     host's address, or on ``bind_interface``'s. Rows then carry ``hosts``, ``bind_host``,
     ``bind_address`` and the hosts' clock offset; the metadata each host's machine and versions.
+
+    ``live=True`` in a Jupyter
+    notebook draws the chart of the rows so far and redraws that one figure as each cell completes (see
+    :mod:`zlab.bench.live`); in a terminal it changes nothing.
     """
     from zlab.bench import sweep as sweeps
     from zlab.bench.openloop import ARRIVALS, PACINGS
@@ -462,6 +467,7 @@ def run(
     )
     writer = results.RunWriter(out, run_id, meta) if out is not None else None
     rows: list[dict[str, Any]] = []
+    view: Any = None  # the live chart (live=True in a notebook)
 
     def measure_one(
         cell: Cell, where: Any, repeat: int, variant: str | None = None
@@ -520,12 +526,18 @@ def run(
         rows.append(row)
         if writer is not None:
             writer.append(row, outcome.histograms)
+        if view is not None:
+            view.update(rows)
         bar.update()
         return row, outcome
 
     interrupted = False
     plan = launcher.plan(cells)
     bar = _progress_bar(len(plan) * repeats * len(labels), progress)
+    if live:  # matplotlib and IPython only when asked for
+        from zlab.bench.live import live_chart
+
+        view = live_chart(live, len(plan) * repeats * len(labels))
     stack.enter_context(_sigterm_as_ctrl_c())
     try:
         ladders: dict[tuple[Cell, Any], list[float]] = {}
