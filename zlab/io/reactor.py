@@ -124,19 +124,28 @@ def _unknown(mask: int) -> None:
 
 
 class Timer:
-    """A cancellable call scheduled on the reactor."""
+    """A cancellable call scheduled on the reactor.
 
-    __slots__ = ("args", "cancelled", "fn", "when")
+    Cancelling drops the call (function and arguments) at once: a cancelled timer stays in the
+    reactor's heap until its time comes (a handshake timer for 30 s), and must not keep the engine,
+    its buffers and its whole socket alive that long (thousands of short-lived peers would pile up).
+    """
+
+    __slots__ = ("call", "when")
 
     def __init__(self, when: float, fn: Callable[..., Any], args: tuple) -> None:
         self.when = when
-        self.fn = fn
-        self.args = args
-        self.cancelled = False
+        #: (fn, args), or None once cancelled; one attribute so the reactor reads it atomically
+        self.call: tuple[Callable[..., Any], tuple] | None = (fn, args)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
+        return self.call is None
 
     def cancel(self) -> None:
-        """Don't run it (safe from any thread)."""
-        self.cancelled = True
+        """Don't run it (safe from any thread); forget the call."""
+        self.call = None
 
 
 class Reactor:
@@ -263,9 +272,9 @@ class Reactor:
             if timers:
                 now = time.monotonic()
                 while timers and timers[0][0] <= now:
-                    timer = heapq.heappop(timers)[2]
-                    if not timer.cancelled:
-                        self._guard(timer.fn, timer.args)
+                    call = heapq.heappop(timers)[2].call
+                    if call is not None:
+                        self._guard(*call)
         self._close()
 
     @staticmethod
