@@ -265,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--bind-interface", metavar="IF", help="with --cluster: bind on this interface's address of the host"
     )
+    bench.add_argument(
+        "--fault",
+        help="comma list of kill-receiver, kill-sender, restart-binder, pause-peer: run the fault axis "
+        "(zlab and pyzmq, tcp/ipc, pushpull/pubsub/reqrep/dealer-router) instead of the sweep",
+    )
     bench.set_defaults(handler=cmd_bench)
 
     demo = sub.add_parser("demo", help="a zlab REQ talking to a libzmq REP over tcp")
@@ -384,6 +389,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from zlab.bench.runner import run
     from zlab.bench.summary import format_summary
 
+    if args.fault:
+        from zlab.bench.faults import cli_faults
+
+        return cli_faults(args)
     try:
         frame = run(
             args.impl,

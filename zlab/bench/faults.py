@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -542,6 +543,59 @@ def run_faults(
     frame = pd.DataFrame(frame)
     frame.attrs.update(run_id=run_id, path=str(path) if path else None)
     return frame
+
+
+def run_from_matrix(
+    impls: str | Sequence[str],
+    transports: str | Sequence[str],
+    patterns: str | Sequence[str],
+    faults: str | Sequence[str],
+    **kwargs: Any,
+) -> Any:
+    """:func:`run_faults` from the main matrix's choices (``zb.run(..., faults=...)``, ``zlab bench
+    --fault``): implementations, transports and patterns the fault axis has no meaning for are left out
+    (raw, inproc, pair); ChoiceError if nothing is left."""
+
+    def keep(value: str | Sequence[str], valid: Sequence[str]) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return [i.strip() for i in items if i.strip() in valid]
+
+    kept = keep(impls, FAULT_IMPLS), keep(transports, FAULT_TRANSPORTS), keep(patterns, tuple(FAULT_PATTERNS))
+    for got, what, valid in zip(
+        kept, ("impl", "transport", "pattern"), (FAULT_IMPLS, FAULT_TRANSPORTS, FAULT_PATTERNS), strict=True
+    ):
+        if not got:
+            raise ChoiceError(f"faults: no {what} the fault axis measures (valid: {', '.join(valid)})")
+    return run_faults(*kept, faults, **kwargs)
+
+
+def cli_faults(args: Any) -> int:
+    """``zlab bench --fault ...``: run the fault cells of the given matrix and print the fault table."""
+    import pandas as pd
+
+    try:
+        frame = run_from_matrix(
+            args.impl,
+            args.transport,
+            args.pattern,
+            args.fault,
+            repeats=args.repeats,
+            out=None if args.no_save else args.out,
+            experiment=args.experiment,
+            progress=not args.no_progress,
+        )
+    except ChoiceError as exc:
+        print(f"zlab bench: error: {exc}", file=sys.stderr)
+        return 2
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(fault_table(frame).to_string(index=False))
+    for _, row in frame[frame["status"] != "ok"].iterrows():
+        print(
+            f"{row['status']}: {row['impl']} {row['transport']} {row['pattern']} {row['fault']}: {row['failure_reason']}"
+        )
+    if frame.attrs.get("path"):
+        print(f"results: {frame.attrs['path']}")
+    return 1 if args.strict and (frame["status"] == "failed").any() else 0
 
 
 def fault_table(frame: Any) -> Any:

@@ -357,8 +357,12 @@ def run(
     hosts: str | Sequence[str] | Sequence[Sequence[str]] | None = None,
     bind_interface: str | None = None,
     live: bool = False,
+    faults: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Run a sweep and return its tidy frame (one row per cell and repeat, see ``results.COLUMNS``).
+
+    ``faults`` (``kill-receiver``, ``kill-sender``, ``restart-binder``, ``pause-peer``): run the fault
+    axis instead (:mod:`zlab.bench.faults`: its own rows, ``FAULT_COLUMNS``, under ``out/faults/``).
 
     Lists may be given as comma strings (``"pyzmq,raw"``) or sequences. ``apis``: ``sync`` (blocking
     calls), ``asyncio`` (zlab.asyncio / zmq.asyncio; raw has none, its cells are skipped), or both.
@@ -394,6 +398,19 @@ def run(
     notebook draws the chart of the rows so far and redraws that one figure as each cell completes (see
     :mod:`zlab.bench.live`); in a terminal it changes nothing.
     """
+    if faults:
+        from zlab.bench.faults import run_from_matrix
+
+        return run_from_matrix(  # type: ignore[no-any-return]
+            impls,
+            transports,
+            patterns,
+            faults,
+            repeats=repeats,
+            out=out,
+            experiment=experiment,
+            progress=progress,
+        )
     from zlab.bench import sweep as sweeps
     from zlab.bench.openloop import ARRIVALS, PACINGS
 
