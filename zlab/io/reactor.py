@@ -261,6 +261,9 @@ class Reactor:
                         pass
                     continue
                 self._guard(handler, (mask,))
+            # an idle reactor must not hold the last handlers it ran (and the closed engines behind them)
+            ready = []
+            handler = None
             # reset before draining: a command queued from now on either gets drained below or
             # writes a fresh wake-up byte (one queued from this thread would otherwise leave the
             # flag set with no byte coming)

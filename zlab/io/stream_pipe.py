@@ -386,8 +386,12 @@ class StreamPipe(Pipe):
             self.nbytes += sum(len(c) for c in pending)
 
     def release(self) -> None:
-        """The connection is gone (the pipe may get another one)."""
+        """The connection is gone (the pipe may get another one, whose engine sets ``on_resume`` again).
+
+        Nothing of the connection stays reachable from the pipe: a departed peer's pipe is kept a while
+        for its counters (``statistics()``), and must not keep the engine and its buffers alive."""
         self.sub_ready = False
+        self.on_resume = None
         with self.wlock:
             self.engine = None
             self.sock = None
