@@ -90,22 +90,28 @@ class WakeFd:
     anything else that happens to its socket: another pipe's messages, close, term.
     """
 
-    __slots__ = ("_r", "_w", "fd", "fired", "signal")
+    __slots__ = ("_lock", "_r", "_w", "fd", "fired", "signal")
 
     def __init__(self, signal: Signal) -> None:
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.fd = self._r
         self.signal = signal
+        #: whether a byte waits in the pipe; changed with the pipe's content, under ``_lock``
         self.fired = False
+        # fire() runs on a notifying thread while the waiter drains: unlocked, the flag and the pipe
+        # could disagree (a byte left behind with the flag down made every later poll() return at once
+        # while drain() said "not fired": a direct reader spun on its connection for good)
+        self._lock = threading.Lock()
 
     def fire(self) -> None:
         """Make the descriptor readable (once, until drained)."""
-        if not self.fired:
-            self.fired = True
-            try:
-                os.write(self._w, b"\x01")
-            except OSError:
-                pass
+        with self._lock:
+            if not self.fired:
+                self.fired = True
+                try:
+                    os.write(self._w, b"\x01")
+                except OSError:
+                    pass
 
     def arm(self) -> None:
         """Fire on the signal's next notify."""
@@ -121,13 +127,14 @@ class WakeFd:
 
     def drain(self) -> bool:
         """Empty the descriptor (it fires again on the next notify); return whether it had fired."""
-        if not self.fired:
+        if not self.fired:  # (read without the lock: a fire() racing with this is seen next time)
             return False
-        self.fired = False
-        try:
-            os.read(self._r, 64)
-        except OSError:
-            pass
+        with self._lock:
+            self.fired = False
+            try:
+                os.read(self._r, 64)
+            except OSError:
+                pass
         return True
 
     def close(self) -> None:

@@ -339,6 +339,8 @@ class StreamEngine:
                     data = self._read(buf)
                 except (BlockingIOError, InterruptedError):
                     wait = True
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return True  # never past the caller's timeout, whatever poll() keeps saying
                     continue
                 except OSError as exc:
                     defer(f"connection error: {exc.strerror or exc}")
