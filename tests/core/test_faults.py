@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
-import zlab
+import zlab as _zlab
 from tests.core.support import SYNC_S, last_endpoint, wait_until
+
+zlab: Any = _zlab  # socket types and options are set from enums at import time
 
 PEER = """
 import sys, zlab
