@@ -4,7 +4,8 @@ with retries. Every process reports to the coordinator over its control pipe as 
 process cannot report at the end), in small batches.
 
 Owns: the payload (a sequence number and the send time, padded), the four roles (:func:`sender`,
-:func:`receiver`, :func:`server`, :func:`client`) and their reports:
+:func:`receiver`, :func:`server`, :func:`client`) and their reports (a sender's and a receiver's after
+every message, so a killed one's last messages are known; the others in batches):
 
     ("bound", endpoint)  ("ready",)  ("sent", incarnation, n_sent)
     ("recv", peer, incarnation, [(seq, t_monotonic), ...])  ("served", [seq, ...])  ("retries", n)
@@ -132,6 +133,7 @@ def _sender(spec: PeerSpec, conn: Connection, z: Any, ctx: Any, sock: Any) -> No
             continue  # no peer with room: the same message is tried again (the stream waits)
         if not warm:
             i += 1
+            conn.send(("sent", spec.incarnation, i))  # at once: a killed sender's last sends are known
         next_t += interval
         if next_t < now - 0.1:  # fell behind by more than 100 ms (a pause): don't burst to catch up
             next_t = now
@@ -151,11 +153,11 @@ def _receiver(spec: PeerSpec, conn: Connection, z: Any, ctx: Any, sock: Any) -> 
                 batch.append((seq, time.monotonic()))
         except z.Again:
             pass
+        if batch:  # at once: what a killed receiver had read but not reported would count as lost
+            conn.send(("recv", spec.name, spec.incarnation, batch))
+            batch = []
         now = time.monotonic()
-        if now - last >= REPORT_S or len(batch) >= 500:
-            if batch:
-                conn.send(("recv", spec.name, spec.incarnation, batch))
-                batch = []
+        if now - last >= REPORT_S:
             last = now
             if _stopped(conn):
                 break

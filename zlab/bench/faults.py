@@ -94,6 +94,10 @@ FAULT_COLUMNS: dict[str, tuple[pa.DataType, str]] = {
         "sent, never delivered: pushpull to any worker; pubsub to a subscriber that was connected "
         "(the killed one's time away not counted); requests never answered",
     ),
+    "lost_after_fault": (
+        pa.int64(),
+        "of the lost, those sent after the fault hit (the rest were already on their way to the dead peer)",
+    ),
     "lost_live": (pa.int64(), "pubsub: messages a subscriber the fault never touched missed (should be 0)"),
     "missed_while_down": (pa.int64(), "pubsub kill-receiver: messages sent while the subscriber was dead"),
     "duplicated": (pa.int64(), "deliveries of a message a receiver already had (replies: a late reply)"),
@@ -150,6 +154,7 @@ class _Cell:
         self.notes: list[str] = []
         self.bound: dict[str, str] = {}
         self.said: dict[str, set[str]] = {}  # peer name -> kinds of report it sent
+        self.sent_at_fault: dict[int, int] = {}  # incarnation -> messages it had sent when the fault hit
 
     def start(self, spec: PeerSpec) -> _Proc:
         parent, child = self.ctx.Pipe()
@@ -346,6 +351,8 @@ def _inject(cell: _Cell, target: PeerSpec, fault_t: float) -> float:
     """Hit ``target``; return when it was restarted (or resumed)."""
     plan = cell.plan
     proc = cell.procs[target.name].proc
+    cell.pump(0)
+    cell.sent_at_fault = {inc: n for inc, n in cell.books.sent.items()}
     if cell.fault == "pause-peer":
         os.kill(proc.pid, signal.SIGSTOP)
         cell.sleep_until(fault_t + plan.pause_s)
@@ -380,7 +387,10 @@ def _metrics(cell: _Cell, target: PeerSpec, fault_t: float, restart_t: float, t0
         sent_seqs = {inc * SEQ_BASE + i for inc, n in books.sent.items() for i in range(n)}
         sent_seqs |= set(seen)  # a killed sender's last messages, reported only by their receivers
         out["n_sent"] = len(sent_seqs)
-        out["lost"] = len(sent_seqs - set(seen))
+        missing = sent_seqs - set(seen)
+        out["lost"] = len(missing)
+        at_fault = cell.sent_at_fault.get(0, 0)
+        out["lost_after_fault"] = sum(1 for x in missing if x >= at_fault)
         out["n_receivers"] = N_WORKERS.get(cell.pattern, 1)
         if cell.pattern != "pushpull":
             out["reprocessed"] = sum(c - 1 for c in books.served.values())
