@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from zlab.bench.adapters import impl_module
+from zlab.bench.worker import _exit_with_coordinator
 
 SEQ_BASE = 1_000_000_000
 WARMUP = -1  # the seq of warm-up messages (not counted)
@@ -94,6 +95,7 @@ def _stopped(conn: Connection) -> bool:
 def main(spec: PeerSpec, conn: Connection) -> None:
     """Process entry: run the role until the coordinator says stop (or kills us)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_coordinator()  # no orphan keeps streaming if the coordinator dies
     z, ctx, sock = _open(spec, conn)
     try:
         {"sender": _sender, "receiver": _receiver, "server": _server, "client": _client}[spec.role](
