@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+import zlab.bench as zb
 from zlab.bench import faults
 from zlab.bench.fault_plots import faults_figure, soak_figure
 from zlab.bench.faults import FAULT_COLUMNS, FaultPlan, run_fault_cell, run_faults
@@ -53,6 +54,8 @@ def test_fault_choices_are_checked() -> None:
         run_faults("zlab", "tcp", "reqrep", "kill-receiver", out=None)
     with pytest.raises(ChoiceError, match="no transport"):
         faults.run_from_matrix("zlab", "inproc", "pushpull", "kill-receiver", out=None)
+    with pytest.raises(ChoiceError, match="no impl"):
+        zb.run(impls="raw", faults="kill-receiver", out=None)  # zb.run hands a fault axis over
     skipped = run_fault_cell("zlab", "tcp", "reqrep", "kill-receiver")
     assert skipped["status"] == "skipped" and "not measured" in skipped["failure_reason"]
 
