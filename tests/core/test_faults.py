@@ -223,3 +223,30 @@ def test_thousand_connect_close_cycles_leave_no_fd_or_thread(ctx: Any, transport
     wait_until(lambda: len(os.listdir("/proc/self/task")) <= os_threads, what="OS threads back")
     # the departed peers' counters are kept for a bounded number of peers only
     assert len(rep.statistics()) <= 33
+
+
+@pytest.mark.timeout(30)
+def test_pub_counts_a_message_for_a_subscriber_that_just_left(ctx: Any) -> None:
+    pub = ctx.socket(zlab.PUB)
+    pub.bind("tcp://127.0.0.1:*")
+    sub = ctx.socket(zlab.SUB)
+    sub.setsockopt(zlab.SUBSCRIBE, b"")
+    sub.connect(last_endpoint(pub))
+
+    def heard() -> bool:
+        pub.send(b"hello")
+        return bool(sub.poll(10))
+
+    wait_until(heard, what="the subscription")
+    (pipe,) = pub.core.pipes
+    pipe.alive = False  # the moment between the connection's end and the pipe's detach
+    try:
+        pub.send(b"lost")
+        # neither sent nor dropped at a HWM: the socket counts it (it vanished from every counter before)
+        wait_until(
+            lambda: pub.statistics().dropped.get("subscriber_gone") == 1, what="the drop to be counted"
+        )
+    finally:
+        pipe.alive = True
+    sub.close()
+    pub.close()

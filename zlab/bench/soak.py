@@ -117,21 +117,17 @@ def _stats_totals(sock: Any) -> tuple[int, int, int]:
     return out, inn, dropped
 
 
-def _check_counters(
-    tally: Tally, what: str, sock: Any, sent: int | None, received: int | None, unsure: int = 0
-) -> None:
+def _check_counters(tally: Tally, what: str, sock: Any, sent: int | None, received: int | None) -> None:
     """The socket's statistics() must say it sent ``sent`` (or dropped the rest) and received ``received``.
 
     Outgoing counts are written by the I/O side just after the kernel took the bytes: wait for them (up to
     the receive timeout) before calling a difference a mismatch. ``None``: that direction is not
     checked (subscriptions: ZMTP 3.1 carries them as commands, which statistics() does not count).
-    ``unsure`` of the sent messages may be missing from every counter: a publisher's greetings sent
-    while its only subscriber pipe was one whose peer had just left (see the closing note of issue 16).
     """
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while True:
         out, inn, dropped = _stats_totals(sock)
-        ok_out = sent is None or sent - unsure <= out + dropped <= sent
+        ok_out = sent is None or out + dropped == sent
         ok_in = received is None or inn == received
         if (ok_out and ok_in) or time.monotonic() > deadline:
             break
@@ -156,7 +152,6 @@ class _Side:
 
     def __init__(self, sock: Any) -> None:
         self.sock = sock
-        self.greetings = 0  # publisher: greetings sent before the subscriber heard one
         self.sent = 0
         self.received = 0
 
@@ -192,7 +187,6 @@ def _exchange(kinds: tuple[str, str], b: _Side, c: _Side, n: int) -> int:
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         while True:
             b.send(b"hello")
-            b.greetings += 1
             if c.sock.poll(5):
                 c.recv(name)
                 break
@@ -280,7 +274,7 @@ def _pair_round(
             # subscriptions travel as commands: not counted on a publisher's way in or a subscriber's way out
             sent = None if publisher and not binding else side.sent
             received = None if publisher and binding else side.received
-            _check_counters(tally, what, side.sock, sent, received, side.greetings)
+            _check_counters(tally, what, side.sock, sent, received)
 
         first = connector()
         tally.msgs += _exchange(kinds, b, first, n)

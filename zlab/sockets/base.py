@@ -80,9 +80,9 @@ class SocketCore:
         rows += [p.statistics() for p in list(self.departed) if id(p) not in attached]
         return rows
 
-    def count_drop(self, reason: str) -> None:
-        """A message no peer took (statistics)."""
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+    def count_drop(self, reason: str, n: int = 1) -> None:
+        """``n`` messages no peer took (statistics)."""
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
 
     def prepare_wait(self) -> None:
         """A poller is about to wait on this socket: input must reach the inbox in the background

@@ -73,8 +73,11 @@ class FanOut:
                     if not pipes:
                         self.core.count_drop("no_subscriber")
                 for pipe in pipes:
-                    if not pipe.deliver(msg) and pipe.alive:
-                        pipe.dropped_hwm += 1
+                    if not pipe.deliver(msg):
+                        if pipe.alive:
+                            pipe.dropped_hwm += 1
+                        else:  # its peer just left (the pipe is not detached yet)
+                            self.core.count_drop("subscriber_gone")
         self.last_send = now
 
     def targets(self, msg: Msg) -> Any:
@@ -97,8 +100,11 @@ class FanOut:
         enc: list = []  # the batch encoded once, for every stream pipe
         for pipe in pipes:
             k = pipe.deliver_many(batch, enc)
-            if k < n and pipe.alive:
-                pipe.dropped_hwm += n - k
+            if k < n:
+                if pipe.alive:
+                    pipe.dropped_hwm += n - k
+                else:
+                    self.core.count_drop("subscriber_gone", n - k)
 
     def _schedule(self, pipes: Any) -> bool:
         """Have an I/O thread look at the batch soon; False if no pipe can lend one (inproc)."""

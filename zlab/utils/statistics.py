@@ -24,7 +24,8 @@ from zlab.constants import SocketType
 class Statistics(list):
     """One dict per peer, attached peers first; ``dropped`` holds the socket-level losses by reason
     (``unroutable``: a ROUTER's unknown routing id; ``no_subscriber``: a PUB message nobody wanted;
-    ``requester_gone``: a REP reply whose requester left)."""
+    ``requester_gone``: a REP reply whose requester left; ``subscriber_gone``: a PUB message for a
+    subscriber whose connection had just closed, before its pipe was detached)."""
 
     def __init__(self, rows: list[dict[str, Any]], socket_type: int, dropped: dict[str, int]) -> None:
         super().__init__(rows)
