@@ -12,7 +12,7 @@ in ``OUT/faults/charts/faults.png``, the table printed.
 import argparse
 import sys
 
-from zlab.bench.faults import FAULT_PATTERNS, FAULTS, fault_table, run_faults
+from zlab.bench.faults import FAULT_PATTERNS, FAULTS, format_fault_report, run_faults
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,11 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         out=args.out,
         experiment="faults",
     )
-    print(fault_table(frame).to_string(index=False))
-    for _, row in frame[frame["status"] != "ok"].iterrows():
-        print(
-            f"{row['status']}: {row['impl']} {row['transport']} {row['pattern']} {row['fault']}: {row['failure_reason']}"
-        )
+    print(format_fault_report(frame))
     path = frame.attrs.get("path")
     print(f"results: {path}")
     if path and not args.no_plot:

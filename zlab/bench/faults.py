@@ -581,7 +581,6 @@ def run_from_matrix(
 
 def cli_faults(args: Any) -> int:
     """``zlab bench --fault ...``: run the fault cells of the given matrix and print the fault table."""
-    import pandas as pd
 
     try:
         frame = run_from_matrix(
@@ -597,15 +596,23 @@ def cli_faults(args: Any) -> int:
     except ChoiceError as exc:
         print(f"zlab bench: error: {exc}", file=sys.stderr)
         return 2
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(fault_table(frame).to_string(index=False))
-    for _, row in frame[frame["status"] != "ok"].iterrows():
-        print(
-            f"{row['status']}: {row['impl']} {row['transport']} {row['pattern']} {row['fault']}: {row['failure_reason']}"
-        )
+    print(format_fault_report(frame))
     if frame.attrs.get("path"):
         print(f"results: {frame.attrs['path']}")
     return 1 if args.strict and (frame["status"] == "failed").any() else 0
+
+
+def format_fault_report(frame: Any) -> str:
+    """The fault table as text, then one line per cell that was not ok."""
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        lines = [fault_table(frame).to_string(index=False)]
+    for _, row in frame[frame["status"] != "ok"].iterrows():
+        lines.append(
+            f"{row['status']}: {row['impl']} {row['transport']} {row['pattern']} {row['fault']}: {row['failure_reason']}"
+        )
+    return "\n".join(lines)
 
 
 def fault_table(frame: Any) -> Any:
