@@ -261,7 +261,8 @@ class Reactor:
                         pass
                     continue
                 self._guard(handler, (mask,))
-            # an idle reactor must not hold the last handlers it ran (and the closed engines behind them)
+            # an idle reactor must not hold the last handlers it ran (and the closed engines behind
+            # them): the calls below run in helpers whose locals go when they return
             ready = []
             handler = None
             # reset before draining: a command queued from now on either gets drained below or
@@ -269,16 +270,24 @@ class Reactor:
             # flag set with no byte coming)
             self._wake_pending = False
             if commands:
-                while commands:
-                    fn, args = commands.popleft()
-                    self._guard(fn, args)
+                self._run_commands()
             if timers:
-                now = time.monotonic()
-                while timers and timers[0][0] <= now:
-                    call = heapq.heappop(timers)[2].call
-                    if call is not None:
-                        self._guard(*call)
+                self._run_timers()
         self._close()
+
+    def _run_commands(self) -> None:
+        commands = self._commands
+        while commands:
+            fn, args = commands.popleft()
+            self._guard(fn, args)
+
+    def _run_timers(self) -> None:
+        timers = self._timers
+        now = time.monotonic()
+        while timers and timers[0][0] <= now:
+            call = heapq.heappop(timers)[2].call
+            if call is not None:
+                self._guard(*call)
 
     @staticmethod
     def _guard(fn: Callable[..., Any], args: tuple) -> None:
