@@ -40,7 +40,7 @@ from zlab.bench import fault_peers
 from zlab.bench.adapters import impl_version, unavailable_reason
 from zlab.bench.fault_peers import SEQ_BASE, PeerSpec
 from zlab.bench.matrix import ChoiceError, parse_choices
-from zlab.bench.runner import _children_ignore_ctrl_c, _children_skip_main_module
+from zlab.bench.spawning import children_ignore_ctrl_c, children_skip_main_module
 
 FAULTS: tuple[str, ...] = ("kill-receiver", "kill-sender", "restart-binder", "pause-peer")
 FAULT_IMPLS: tuple[str, ...] = ("zlab", "pyzmq")
@@ -159,7 +159,7 @@ class _Cell:
     def start(self, spec: PeerSpec) -> _Proc:
         parent, child = self.ctx.Pipe()
         proc = self.ctx.Process(target=fault_peers.main, args=(spec, child), name=f"zlab-fault-{spec.name}")
-        with _children_ignore_ctrl_c(), _children_skip_main_module():
+        with children_ignore_ctrl_c(), children_skip_main_module():
             proc.start()
         child.close()
         p = _Proc(spec, proc, parent)

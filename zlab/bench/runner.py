@@ -16,12 +16,10 @@ import os
 import resource
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
 import traceback
-import types
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -57,6 +55,8 @@ from zlab.bench.matrix import (
 from zlab.bench.openloop import DEFAULT_PACING
 from zlab.bench.scenarios import CellFailed, Params, measure_cell, params_for, roles_for
 from zlab.bench.security import make_security
+from zlab.bench.spawning import children_ignore_ctrl_c as _children_ignore_ctrl_c
+from zlab.bench.spawning import children_skip_main_module as _children_skip_main_module
 
 #: A cell during which other programs used more than this % of all CPUs is measured again ...
 NOISY_PCT = 25.0
@@ -235,36 +235,6 @@ def _params(cell: Cell, budget: Budget, pacing: str | None, stall: tuple[float, 
 
 
 @contextlib.contextmanager
-def _children_ignore_ctrl_c() -> Iterator[None]:
-    """Start peers with SIGINT ignored (inherited through exec): Ctrl-C in a terminal reaches the whole
-    process group, and the coordinator, not a peer halfway through its imports, must handle it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _children_skip_main_module() -> Iterator[None]:
-    """Start peers without re-importing the caller's ``__main__`` (spawn would run it as ``__mp_main__``).
-
-    Peers need only zlab.bench, so a script calling :func:`run` needs no ``if __name__ == "__main__"``
-    guard, and peers under pytest or the CLI do not import those first.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-
-
-@contextlib.contextmanager
 def _sigterm_as_ctrl_c() -> Iterator[None]:
     """During a run, SIGTERM (a CI timeout, ``kill``) stops it like Ctrl-C: measured cells are kept."""
     if threading.current_thread() is not threading.main_thread():
@@ -401,7 +371,7 @@ def run(
     if faults:
         from zlab.bench.faults import run_from_matrix
 
-        return run_from_matrix(  # type: ignore[no-any-return]
+        return run_from_matrix(
             impls,
             transports,
             patterns,
