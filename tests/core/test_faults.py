@@ -250,3 +250,17 @@ def test_pub_counts_a_message_for_a_subscriber_that_just_left(ctx: Any) -> None:
         pipe.alive = True
     sub.close()
     pub.close()
+
+
+def test_cancelled_timers_do_not_pile_up_in_the_reactor() -> None:
+    from zlab.io.reactor import TIMERS_COMPACT_AT, Reactor
+
+    reactor = Reactor("test-timers")  # never started: timers are added from this thread
+    try:
+        for _ in range(10 * TIMERS_COMPACT_AT):  # a handshake timer per short-lived peer, each cancelled
+            reactor.call_later_here(30.0, print).cancel()
+        live = reactor.call_later_here(30.0, print)
+        assert len(reactor._timers) <= TIMERS_COMPACT_AT + 1
+        assert any(t[2] is live for t in reactor._timers)
+    finally:
+        reactor.stop()

@@ -418,14 +418,19 @@ class SoakResult:
         return not self.failures
 
 
-def _settle(baseline_fds: int, baseline_threads: int, timeout_s: float = 3.0) -> tuple[int, int]:
-    """fds and threads at an idle point, after closes in flight finished (waited for up to ``timeout_s``)."""
+def _settle(
+    fds_target: int, threads_target: int, router: Any, timeout_s: float = 3.0
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """fds, threads and the ROUTER's rows at an idle point, once the closes in flight finished: waits
+    (up to ``timeout_s``) for fds and threads to come down to the targets and for the ROUTER to have
+    seen its last short-lived peer leave."""
     deadline = time.monotonic() + timeout_s
     while True:
         gc.collect()
-        fds, threads = fd_count(), thread_count()
-        if (fds <= baseline_fds and threads <= baseline_threads) or time.monotonic() > deadline:
-            return fds, threads
+        fds, threads, rows = fd_count(), thread_count(), router.statistics()
+        settled = fds <= fds_target and threads <= threads_target and not any(r["connected"] for r in rows)
+        if settled or time.monotonic() > deadline:
+            return fds, threads, rows
         time.sleep(0.02)
 
 
@@ -467,8 +472,12 @@ def run_soak(
             rounds += 1
             t = time.monotonic() - start
             warm = t < warmup_s or rounds < 2
-            fds, threads = _settle(base["fds"] if base else 1 << 30, base["threads"] if base else 1 << 30)
-            rows = router.statistics()
+            # the targets: the baseline after the warm-up, and during it the lowest seen so far
+            fds_target = base["fds"] if base else min((x["fds"] for x in samples), default=1 << 30)
+            threads_target = (
+                base["threads"] if base else min((x["threads"] for x in samples), default=1 << 30)
+            )
+            fds, threads, rows = _settle(fds_target, threads_target, router)
             sample: dict[str, Any] = {
                 "run_id": run_id,
                 "t_s": round(t, 3),

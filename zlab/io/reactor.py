@@ -27,6 +27,9 @@ from zlab.io.memory import keep_large_blocks
 
 #: timers due sooner than this (seconds) are waited for with a precise sleep, not epoll's ms
 FINE_TIMER = 0.001
+#: a cancelled timer stays in the heap until its time; past this many entries they are swept out
+#: (a ROUTER with thousands of short-lived peers leaves one 30 s handshake timer per peer)
+TIMERS_COMPACT_AT = 1024
 #: octets asked of the kernel per read
 READ_BUFFER_SIZE = 256 * 1024
 
@@ -160,6 +163,7 @@ class Reactor:
         self._commands: deque[tuple[Callable[..., Any], tuple]] = deque()
         self._wake_pending = False
         self._timers: list[tuple[float, int, Timer]] = []
+        self._compact_at = TIMERS_COMPACT_AT  # heap size at which cancelled timers are swept out
         self._seq = itertools.count()
         self._stopping = False
         self._name = name
@@ -234,7 +238,12 @@ class Reactor:
         return timer
 
     def _add_timer(self, timer: Timer) -> None:
-        heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
+        timers = self._timers
+        if len(timers) >= self._compact_at:  # mostly cancelled handshake timers of peers long gone
+            timers[:] = [t for t in timers if t[2].call is not None]
+            heapq.heapify(timers)
+            self._compact_at = max(TIMERS_COMPACT_AT, 2 * len(timers))
+        heapq.heappush(timers, (timer.when, next(self._seq), timer))
 
     def _request_stop(self) -> None:
         self._stopping = True
