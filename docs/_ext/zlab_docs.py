@@ -122,7 +122,7 @@ def unit_of(name: str) -> str:
         return "count"
     for suffix, unit in _UNITS:
         if name.endswith(suffix):
-            return unit[name] if isinstance(unit, dict) else unit
+            return unit.get(name, "messages/s") if isinstance(unit, dict) else unit
     return ""
 
 

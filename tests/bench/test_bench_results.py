@@ -149,3 +149,12 @@ def test_headline_and_ratios():
     assert ratio["ratio"].tolist() == [32.0 / 21.0]
     text = summary.format_summary(frame)
     assert "zlab/pyzmq" in text and "1.52" in text
+
+
+def test_load_leaves_out_tables_of_other_experiments(tmp_path: Path) -> None:
+    """The fault and soak tables live under results/ too, with schemas of their own: not measurement rows."""
+    (tmp_path / "soak").mkdir()
+    pq.write_table(
+        pa.table({"run_id": ["x"], "t_s": [1.0], "rss_bytes": [1]}), tmp_path / "soak" / "x.parquet"
+    )
+    assert results.load(tmp_path).empty

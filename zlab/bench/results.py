@@ -274,6 +274,10 @@ def upgrade(frame: pd.DataFrame, version: int) -> pd.DataFrame:
 
 def _read_one(path: Path) -> pd.DataFrame:
     table = pq.read_table(path)
+    if not {"schema_version", "mode"} & set(
+        table.column_names
+    ):  # another table under results/ (faults, soak): its own loader
+        return empty_frame()
     if "schema_version" in table.column_names and table.num_rows:
         version = int(pc.max(table.column("schema_version")).as_py())
     else:
@@ -293,7 +297,11 @@ def result_files(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def load(path: str | os.PathLike[str] = "results") -> pd.DataFrame:
-    """Read a result file, or every run under a folder, into one tidy frame (old schemas upgraded)."""
+    """Read a result file, or every run under a folder, into one tidy frame (old schemas upgraded).
+
+    Only the measurement rows of ``zlab bench`` runs: the tables of the fault experiment and the soak,
+    which sit in the same folders, have their own schemas and loaders (``zlab.bench.faults``,
+    ``zlab.bench.soak``) and are left out."""
     frames = [_read_one(f) for f in result_files(path)]
     frames = [f for f in frames if len(f)]
     if not frames:
