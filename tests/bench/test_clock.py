@@ -102,3 +102,34 @@ def test_one_way_columns_of_a_frame_are_corrected_or_refused() -> None:
     assert frame["lat_p50_us"].iloc[0] == -850.0  # the stored rows are never edited
     flipped = clock.correct_one_way_columns(frame, ["lat_p50_us"], receiver_binds=False)
     assert flipped["lat_p50_us"].iloc[0] == -1850.0
+
+
+def test_a_cross_host_load_cell_is_corrected_by_its_offset_or_refused() -> None:
+    """The cluster launcher's hook for open-loop one-way figures (pushpull: the receiver binds)."""
+    pytest.importorskip("distributed")
+    from zlab.bench.cluster import _correct_one_way
+    from zlab.bench.coordinator import CellOutcome
+
+    # the sender's (connecting) clock runs 300 us ahead of the receiver's, known to +-20 us: every
+    # one-way figure read on two clocks comes out 300 us too short
+    columns = {"lat_p50_us": -250.0, "lat_p99_us": 100.0, "uncorrected_p50_us": -270.0}
+    outcome = CellOutcome(
+        "ok",
+        {**columns, "clock_offset_us": 300.0, "clock_offset_err_us": 20.0},
+        histograms={"latency": object(), "send_lag": object()},
+    )
+    _correct_one_way(outcome, receiver_binds=True)
+    assert outcome.columns["lat_p50_us"] == pytest.approx(50.0)
+    assert outcome.columns["lat_p99_us"] == pytest.approx(400.0)
+    assert outcome.columns["uncorrected_p50_us"] == pytest.approx(30.0)
+    assert set(outcome.histograms) == {"send_lag"}  # two-clock histograms are not stored uncorrected
+    # an offset known only to +-100 us cannot support a 50 us figure: not reported
+    refused = CellOutcome(
+        "ok", {"lat_p50_us": -250.0, "clock_offset_us": 300.0, "clock_offset_err_us": 100.0}
+    )
+    _correct_one_way(refused, receiver_binds=True)
+    assert refused.columns["lat_p50_us"] is None and "not reported" in (refused.notes or "")
+    # one host: no offset, nothing changes
+    local = CellOutcome("ok", {"lat_p50_us": 42.0, "clock_offset_us": None})
+    _correct_one_way(local, receiver_binds=True)
+    assert local.columns["lat_p50_us"] == 42.0
