@@ -44,14 +44,20 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(time|multiprocessing|subprocess|signal|dataclasses|datetime)(\..*)?"),
     # the harness's peer-side and plumbing modules are not documented page by page (nor their constants
     # and helpers); names a docstring gives unqualified resolve in the module's own page or nowhere
-    (r"py:.*", r"zlab\.bench\.(peer|control|scenarios|remote|fault_peers|coordinator|spawning|worker|adapters|raw)(\..*)?"),
+    (
+        r"py:.*",
+        r"zlab\.bench\.(peer|control|scenarios|remote|fault_peers|coordinator|spawning|worker|adapters|raw)(\..*)?",
+    ),
     (r"py:(data|func)", r"zlab\.bench\..*"),
     (r"py:(data|func|class)", r"[A-Za-z_][A-Za-z0-9_]*"),
     # a generic in a dataclass field's :type:, split at its comma
     (r"py:class", r"(tuple|dict|list|set)\[.*"),
     # the layers under the facade are not documented page by page; nor are a few internal types
     (r"py:.*", r"zlab\.(io|sockets|zmtp|pipe)\..*"),
-    (r"py:class", r"zlab\.(socket\.SocketContext|socket\.EndpointContext|bench\.worker\.Fault|bench\.runner\.CellOutcome|bench\.coordinator\..*)"),
+    (
+        r"py:class",
+        r"zlab\.(socket\.SocketContext|socket\.EndpointContext|bench\.worker\.Fault|bench\.runner\.CellOutcome|bench\.coordinator\..*)",
+    ),
 ]
 # zlab.Context is also zlab.context.Context (its canonical name) and zlab.asyncio.Context: the first wins
 suppress_warnings = ["ref.python"]
