@@ -44,7 +44,8 @@ def test_a_rate_the_sender_cannot_hold_is_flagged_not_reported() -> None:
     assert out.status == "ok", (out.reason, out.detail)
     c = out.columns
     assert c["load_status"] == "sender_behind"
-    assert c["n_sent"] < c["n_scheduled"] == 1_000_000
+    # it may still send every scheduled message, late (the schedule catches up): the rate is the test
+    assert c["n_sent"] <= c["n_scheduled"] == 1_000_000
     assert c["send_rate_per_s"] < 0.95 * 5e6 and c["msgs_per_s"] < 0.95 * 5e6
 
 
