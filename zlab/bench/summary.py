@@ -88,19 +88,22 @@ def ratios(
                 ci = ratio_ci(num[metric], den[metric], confidence=confidence)
                 if math.isnan(ci.ratio):
                     continue
-                out.append(
-                    {
-                        **dict(zip(CELL_KEYS, key, strict=True)),
-                        "metric": metric,
-                        "ratio": ci.ratio,
-                        "ratio_lo": ci.lo,
-                        "ratio_hi": ci.hi,
-                        "verdict": verdict(ci, metric),
-                        "n_num": ci.n_a,
-                        "n_den": ci.n_b,
-                    }
-                )
+                out.append(_ratio_row(CELL_KEYS, key, metric, ci))
     return pd.DataFrame(out, columns=RATIO_COLUMNS)
+
+
+def _ratio_row(keys: list[str], key: Any, metric: str, ci: Any) -> dict[str, Any]:
+    """One row of :data:`RATIO_COLUMNS`: the cell, the metric, the ratio with its interval and verdict."""
+    return {
+        **dict(zip(keys, key, strict=True)),
+        "metric": metric,
+        "ratio": ci.ratio,
+        "ratio_lo": ci.lo,
+        "ratio_hi": ci.hi,
+        "verdict": verdict(ci, metric),
+        "n_num": ci.n_a,
+        "n_den": ci.n_b,
+    }
 
 
 NOISE_KEYS = ["experiment", "impl", *CELL_KEYS]
@@ -126,18 +129,7 @@ def noise_floor(frame: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataF
                 ci = ratio_ci(b[metric], a[metric], confidence=confidence)
                 if math.isnan(ci.ratio):
                     continue
-                out.append(
-                    {
-                        **dict(zip(NOISE_KEYS, key, strict=True)),
-                        "metric": metric,
-                        "ratio": ci.ratio,
-                        "ratio_lo": ci.lo,
-                        "ratio_hi": ci.hi,
-                        "verdict": verdict(ci, metric),
-                        "n_num": ci.n_a,
-                        "n_den": ci.n_b,
-                    }
-                )
+                out.append(_ratio_row(NOISE_KEYS, key, metric, ci))
     return pd.DataFrame(out, columns=[*NOISE_KEYS, *RATIO_COLUMNS[len(CELL_KEYS) :]])
 
 
