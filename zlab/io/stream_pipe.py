@@ -8,6 +8,8 @@ The write policy (see DESIGN.md "Performance"):
   the sending thread writes at once, itself. No hand-off to the reactor on the latency path.
 - Burst: messages are appended; the sending thread writes each full batch (``FLUSH_BYTES`` or
   SNDHWM messages) in one ``send``; the reactor writes the tail once the burst stops growing.
+  Either writes a batch whose first message has waited ``MAX_HOLD``, full or not: paced traffic
+  (messages closer than ``IDLE_GAP`` but never pausing) would otherwise wait for a full batch.
 - Writes take a prefix of at most ``WRITE_MAX`` octets: small frames joined into one buffer,
   large ones by reference with ``sendmsg``. A short write leaves the rest for POLLOUT.
 
@@ -31,6 +33,8 @@ from zlab.pipe import Msg, Pipe, WakeFd
 from zlab.zmtp import encode_message
 from zlab.zmtp.frames import _LONG_LAST, _SHORT_LAST, command_frame
 
+_now = time.perf_counter
+
 if TYPE_CHECKING:
     from zlab.zmtp import Connection
 
@@ -40,6 +44,9 @@ if TYPE_CHECKING:
 IDLE_GAP = 200e-6
 #: a burst is written as soon as this many octets (or SNDHWM messages) are queued
 FLUSH_BYTES = 256 * 1024
+#: no message of a burst waits longer than this (seconds) to be written: the sending thread writes
+#: the batch once its first message is this old, and the reactor writes it even while it grows
+MAX_HOLD = 100e-6
 #: the reactor looks at a burst this often (seconds) and writes its tail once it stopped growing
 TAIL_DELAY = 30e-6
 #: at most this many buffers per sendmsg (below IOV_MAX)
@@ -78,6 +85,7 @@ class StreamPipe(Pipe):
     """
 
     __slots__ = (
+        "batch_start",
         "chunks",
         "ctl",
         "engine",
@@ -118,6 +126,7 @@ class StreamPipe(Pipe):
         self.engine: Carrier | None = None
         self.ready = False  # handshake done: messages may go out
         self.flush_requested = False
+        self.batch_start = 0.0  # when the oldest message of the burst's current batch was queued
         self.want_write = False  # the kernel buffer was full: the reactor writes on POLLOUT
         self.partial = False  # the last write stopped inside the queued data
         self.last_write = 0.0
@@ -153,15 +162,23 @@ class StreamPipe(Pipe):
             self.nmsgs = nmsgs = nmsgs + 1
             self.msgs_out += 1
             if self.flush_requested:  # a burst: write when a batch is full (the reactor writes the tail)
-                if (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0) and self.ready and not self.want_write:
+                now = _now()
+                if nmsgs == 1:
+                    self.batch_start = now
+                elif (
+                    (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0 or now - self.batch_start > MAX_HOLD)
+                    and self.ready
+                    and not self.want_write
+                ):
                     self._write()
             elif self.ready and not self.want_write:
-                now = time.perf_counter()
+                now = _now()
                 if not self.recent or now - self.last_send > IDLE_GAP:
                     self._write()  # idle: at once, on this thread
                     self.recent = True
                 else:  # a burst begins
                     self.flush_requested = True
+                    self.batch_start = now
                     self.reactor.call_soon(self.flush)
                 self.last_send = now
         return True
@@ -247,7 +264,7 @@ class StreamPipe(Pipe):
         self.bytes_out += sent
         if before > self.peak_out:
             self.peak_out = before
-        self.last_write = time.perf_counter()
+        self.last_write = _now()
         left = total - sent
         if left == 0:
             chunks.clear()
@@ -285,14 +302,19 @@ class StreamPipe(Pipe):
     def flush(self) -> None:
         """Reactor thread: write what a burst left queued, once the burst has paused."""
         with self.wlock:
-            if self.nbytes != self.tail_seen and self.nbytes < FLUSH_BYTES and self.nmsgs > 1:
-                # still growing (a lone message is written at once: it was no flood)
+            if (
+                self.nbytes != self.tail_seen
+                and self.nbytes < FLUSH_BYTES
+                and self.nmsgs > 1
+                and _now() - self.batch_start < MAX_HOLD
+            ):
+                # still growing, and young (a lone message is written at once: it was no flood)
                 self.tail_seen = self.nbytes  # look again in a moment
                 self.reactor.call_later_here(TAIL_DELAY, self.flush)
                 return
             self.tail_seen = 0
             self.flush_requested = False
-            self.last_send = time.perf_counter()
+            self.last_send = _now()
             if self.ready and not self.want_write:
                 self._write()
 

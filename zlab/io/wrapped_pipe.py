@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
-from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, Carrier, StreamPipe
+from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, MAX_HOLD, Carrier, StreamPipe
 from zlab.pipe import Msg, Pipe
 from zlab.zmtp import Mechanism, encode_message
 from zlab.zmtp.frames import command_frame
@@ -93,8 +93,15 @@ class WrappedStreamPipe(StreamPipe):
                         self.nbytes += size + (2 if size < 256 else 9)
             self.nmsgs = nmsgs = nmsgs + 1
             self.msgs_out += 1
-            if self.flush_requested:
-                if (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0) and self.ready and not self.want_write:
+            if self.flush_requested:  # the stream pipe's write policy (stream_pipe.py)
+                now = time.perf_counter()
+                if nmsgs == 1:
+                    self.batch_start = now
+                elif (
+                    (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0 or now - self.batch_start > MAX_HOLD)
+                    and self.ready
+                    and not self.want_write
+                ):
                     self._write()
             elif self.ready and not self.want_write:
                 now = time.perf_counter()
@@ -103,6 +110,7 @@ class WrappedStreamPipe(StreamPipe):
                     self.recent = True
                 else:
                     self.flush_requested = True
+                    self.batch_start = now
                     self.reactor.call_soon(self.flush)
                 self.last_send = now
         return True

@@ -9,7 +9,9 @@ message (``b""`` is the only subscription) and messages come closer than ``BURST
 are gathered in a batch instead, and each pipe takes the whole batch at once (one lock, and one
 encoding shared by every stream pipe). The batch goes out when it holds ``BATCH_MAX`` messages,
 when the burst pauses (checked every ``TAIL_DELAY`` on an I/O thread, which a stream pipe lends),
-before the subscriptions change, and when the socket closes. A message after a pause goes out at
+before the subscriptions change, and when the socket closes; and never later than ``MAX_HOLD`` after
+its first message, even while the burst goes on (paced traffic closer than ``BURST_GAP`` would
+otherwise keep a batch growing, and waiting, until ``BATCH_MAX``). A message after a pause goes out at
 once, as before: the latency path is unchanged.
 
 Rules: layer L2. ``lock`` is held while a message is handed out or batched, while a batch is
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from zlab.pipe import Msg
 
+_now = time.perf_counter
+
 if TYPE_CHECKING:
     from zlab.sockets.base import SocketCore
     from zlab.sockets.subscriptions import SubscriberIndex
@@ -34,6 +38,9 @@ if TYPE_CHECKING:
 BURST_GAP = 200e-6
 #: a batch is handed to the pipes once it holds this many messages
 BATCH_MAX = 256
+#: no message waits in a batch longer than this (seconds): the sending thread flushes a batch whose
+#: first message is this old, and the I/O thread flushes it even while it grows
+MAX_HOLD = 100e-6
 #: the I/O thread looks at a batch this often (seconds) and flushes it once it stopped growing
 TAIL_DELAY = 30e-6
 
@@ -41,7 +48,17 @@ TAIL_DELAY = 30e-6
 class FanOut:
     """Deliver each message to the matching pipes: at once, or batched during a burst."""
 
-    __slots__ = ("batch", "core", "index", "last_send", "lock", "sched", "tail_pending", "tail_seen")
+    __slots__ = (
+        "batch",
+        "batch_start",
+        "core",
+        "index",
+        "last_send",
+        "lock",
+        "sched",
+        "tail_pending",
+        "tail_seen",
+    )
 
     def __init__(self, core: SocketCore, index: SubscriberIndex) -> None:
         self.core = core
@@ -49,6 +66,7 @@ class FanOut:
         self.lock = threading.Lock()
         self.batch: list[Msg] = []
         self.last_send = 0.0
+        self.batch_start = 0.0  # when the batch's first message came
         self.tail_pending = False  # an I/O thread will look at the batch
         self.tail_seen = 0  # the batch's length at that thread's last look
         #: (call_soon, call_later_here) of an I/O thread lent by a stream pipe
@@ -56,14 +74,18 @@ class FanOut:
 
     def send(self, msg: Msg) -> None:
         """Fan ``msg`` out (the sending thread)."""
-        now = time.perf_counter()
+        now = _now()
         with self.lock:
             pipes = self.index.everyone
             batch = self.batch
             if pipes is not None and (batch or now - self.last_send < BURST_GAP):
                 batch.append(msg)
                 n = len(batch)
-                if n >= BATCH_MAX or (n == 1 and not self._schedule(pipes)):
+                if n == 1:
+                    self.batch_start = now
+                    if not self._schedule(pipes):
+                        self.flush()
+                elif n >= BATCH_MAX or now - self.batch_start > MAX_HOLD:
                     self.flush()
             else:
                 if batch:
@@ -125,7 +147,8 @@ class FanOut:
         """An I/O thread: flush the batch once it has stopped growing."""
         with self.lock:
             n = len(self.batch)
-            if n and n != self.tail_seen:  # still growing: look again in a moment
+            if n and n != self.tail_seen and _now() - self.batch_start < MAX_HOLD:
+                # still growing, and young: look again in a moment
                 self.tail_seen = n
                 self.sched[1](TAIL_DELAY, self._tail)  # type: ignore[index]
                 return
