@@ -124,47 +124,65 @@ def _offsets(p: LoadParams) -> np.ndarray:
     return schedule_ns(p.rate, budget.duration_s, p.arrival, budget.max_msgs)
 
 
+class _Paced:
+    """One open-loop sender's schedule and its record: the intended times, the give-up time, the
+    stall hook (tests), and each message's lag; ``emit`` sends one message stamped with both times."""
+
+    def __init__(self, peer: Peer, p: LoadParams) -> None:
+        self.offsets = _offsets(p)
+        self._send, self._pack = peer.send, HEAD.pack
+        self._pad = bytes(p.size - HEAD.size)
+        self.lag = np.zeros(len(self.offsets), dtype=np.int64)
+        self.sent = 0
+        gc.collect()
+        self.t0 = t0 = time.perf_counter_ns() + START_DELAY_NS
+        self.give_up = t0 + int((p.budget.duration_s * (1 + OVERRUN_FACTOR) + OVERRUN_EXTRA_S) * 1e9)
+        if p.stall is None:
+            self._stall_at, self._stall_ns = 1 << 62, 0
+        else:
+            at_s, for_s = p.stall
+            self._stall_at, self._stall_ns = t0 + int(at_s * 1e9), int(for_s * 1e9)
+
+    def targets(self) -> list[int]:
+        """The intended send times (``perf_counter_ns``)."""
+        return (self.offsets + self.t0).tolist()
+
+    def emit(self, target: int, now: int) -> None:
+        """Send the message intended for ``target`` (stalling first where the hook says so)."""
+        if now >= self._stall_at:
+            time.sleep(self._stall_ns / 1e9)
+            self._stall_at = 1 << 62
+            now = time.perf_counter_ns()
+        self._send(self._pack(target, now) + self._pad)
+        self.lag[self.sent] = now - target
+        self.sent += 1
+
+    def report(self) -> dict[str, Any]:
+        """What was sent: counts, the start, the last send, and each message's lag."""
+        return {
+            "n_scheduled": len(self.offsets),
+            "n_sent": self.sent,
+            "t0_ns": self.t0,
+            "last_send_ns": time.perf_counter_ns(),
+            "lag_ns": self.lag[: self.sent].copy(),
+        }
+
+
 def _paced_send(peer: Peer, p: LoadParams) -> dict[str, Any]:
     """Send every scheduled message at its time (or at once when late); the stall hook (tests) pauses."""
-    offsets = _offsets(p)
     wait = waiter(p.pacing)
-    send, clock, pack = peer.send, time.perf_counter_ns, HEAD.pack
-    pad = bytes(p.size - HEAD.size)
-    lag = np.zeros(len(offsets), dtype=np.int64)
-    gc.collect()
-    t0 = clock() + START_DELAY_NS
-    give_up = t0 + int((p.budget.duration_s * (1 + OVERRUN_FACTOR) + OVERRUN_EXTRA_S) * 1e9)
-    stall_at, stall_ns = _stall(p, t0)
-    sent = 0
-    for target in (offsets + t0).tolist():
+    clock = time.perf_counter_ns
+    paced = _Paced(peer, p)
+    emit, give_up = paced.emit, paced.give_up
+    for target in paced.targets():
         now = clock()
         if now < target:
             wait(target)
             now = clock()
         elif now > give_up:
             break
-        if now >= stall_at:
-            time.sleep(stall_ns / 1e9)
-            stall_at = 1 << 62
-            now = clock()
-        send(pack(target, now) + pad)
-        lag[sent] = now - target
-        sent += 1
-    last = clock()
-    return {
-        "n_scheduled": len(offsets),
-        "n_sent": sent,
-        "t0_ns": t0,
-        "last_send_ns": last,
-        "lag_ns": lag[:sent].copy(),
-    }
-
-
-def _stall(p: LoadParams, t0: int) -> tuple[int, int]:
-    if p.stall is None:
-        return 1 << 62, 0
-    at_s, for_s = p.stall
-    return t0 + int(at_s * 1e9), int(for_s * 1e9)
+        emit(target, now)
+    return paced.report()
 
 
 def _heads(heads: list[bytes], times: list[int]) -> dict[str, Any]:
@@ -252,18 +270,12 @@ def load_requester(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
         peer.recv()
     ctl.ready()
     ctl.wait_go()
-    offsets = _offsets(p)
-    send, poll, clock, pack = peer.send, peer.recv_nowait, time.perf_counter_ns, HEAD.pack
-    pad = bytes(p.size - HEAD.size)
-    lag = np.zeros(len(offsets), dtype=np.int64)
+    poll, clock, sleep = peer.recv_nowait, time.perf_counter_ns, time.sleep
     heads: list[bytes] = []
     times: list[int] = []
-    gc.collect()
-    t0 = clock() + START_DELAY_NS
-    give_up = t0 + int((p.budget.duration_s * (1 + OVERRUN_FACTOR) + OVERRUN_EXTRA_S) * 1e9)
-    stall_at, stall_ns = _stall(p, t0)
-    sent = 0
-    for target in (offsets + t0).tolist():
+    paced = _Paced(peer, p)
+    emit, give_up = paced.emit, paced.give_up
+    for target in paced.targets():
         now = clock()
         if now > give_up:
             break
@@ -273,14 +285,15 @@ def load_requester(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
             if reply is not None:
                 times.append(now)
                 heads.append(reply[:16])
-        if now >= stall_at:
-            time.sleep(stall_ns / 1e9)
-            stall_at = 1 << 62
-            now = clock()
-        send(pack(target, now) + pad)
-        lag[sent] = now - target
-        sent += 1
-    last = clock()
+            else:
+                # nothing yet: let other threads of this process have the GIL (a pure-Python I/O
+                # thread reads the replies; spinning without yielding left it the interpreter's
+                # 5 ms switch interval, and every reply waited for it). Costs libzmq nothing.
+                sleep(0)
+                now = clock()
+        emit(target, now)
+    sent_report = paced.report()  # before the drain: its last send is the schedule's
+    sent = paced.sent
     # ROUTER drops replies to a DEALER whose queue is full (its high-water mark): wait for the rest only
     # while they keep coming; what never came is counted as lost.
     within, quiet = peer.recv_within, clock() + DRAIN_QUIET_NS
@@ -290,16 +303,9 @@ def load_requester(peer: Peer, ctl: Control, p: LoadParams) -> dict[str, Any]:
             times.append(clock())
             heads.append(reply[:16])
             quiet = clock() + DRAIN_QUIET_NS
-    send(END)
+    peer.send(END)
     report = _heads(heads, times)
-    report.update(
-        n_warmup=LOAD_WARMUP_MSGS,
-        n_scheduled=len(offsets),
-        n_sent=sent,
-        t0_ns=t0,
-        last_send_ns=last,
-        lag_ns=lag[:sent].copy(),
-    )
+    report.update(sent_report, n_warmup=LOAD_WARMUP_MSGS)
     return report
 
 
