@@ -47,3 +47,29 @@ def test_large_ping_pong(lib: Lib, stream_transport: str) -> None:
         req.send(msg)
         rep.send(rep.recv())
         assert req.recv() == msg
+
+
+@pytest.mark.timeout(30)
+def test_large_and_small_frames_mixed(lib: Lib, stream_transport: str) -> None:
+    """Large bodies after small frames of the same message (a REQ's delimiter, an envelope) and
+    small messages after large ones: zlab reads frame headers exactly after a large body, so every
+    cut lands somewhere else; whatever arrives, in a queue or one by one, comes out whole."""
+    router, dealer = lib.pair("ROUTER", "DEALER", stream_transport)
+    big = 300_000
+    msgs = [
+        [b"a" * big, b"", b"b" * big],
+        [b"x"],
+        [b"", b"c" * (big + 1), b"d" * 10, b"e" * (big - 1)],
+        [b"y" * 5, b"z" * 300],
+        [b"", b"f" * big],
+    ]
+    for m in msgs:  # queued: the reader finds several messages at once
+        dealer.send_multipart(m)
+    got = [router.recv_multipart() for _ in msgs]
+    assert [g[1:] for g in got] == msgs
+    ident = got[0][0]
+    for m in msgs:  # one at a time, back and forth (direct reads on a zlab side)
+        router.send_multipart([ident, *m])
+        assert dealer.recv_multipart() == m
+        dealer.send_multipart(m)
+        assert router.recv_multipart() == [ident, *m]

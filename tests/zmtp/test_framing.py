@@ -151,3 +151,24 @@ def test_messages_before_an_error_are_attached() -> None:
     with pytest.raises(ProtocolError) as info:
         c.receive_data(b"\x00\x01a\x00\x01b\xff")
     assert info.value.messages == [b"a", b"b"]  # type: ignore[attr-defined]
+
+
+def test_header_needed_body_needed_and_mid_message() -> None:
+    """What a reader asks the kernel for next: the rest of a cut header, then of a body; whether
+    the input so far ends inside a message (a partial frame, or frames of a multipart one)."""
+    c = established()
+    assert (c.header_needed, c.body_needed, c.mid_message) == (0, 0, False)
+    # a REQ's message: an empty delimiter frame, then a long frame cut inside its header
+    assert c.receive_data(b"\x01\x00" + long_header(100_000)[:7]) == []
+    assert (c.header_needed, c.body_needed, c.mid_message) == (2, 0, True)
+    assert c.receive_data(long_header(100_000)[7:]) == []
+    assert (c.header_needed, c.body_needed, c.body_buffered) == (0, 100_000, 0)
+    assert c.receive_data(bytes(40_000)) == []
+    assert (c.body_needed, c.body_buffered, c.mid_message) == (60_000, 40_000, True)
+    assert c.receive_data(bytes(60_000)) == [[b"", bytes(100_000)]]
+    assert (c.header_needed, c.body_needed, c.mid_message) == (0, 0, False)
+    assert c.receive_data(b"\x00") == []  # a short header cut after its flags
+    assert (c.header_needed, c.mid_message) == (1, True)
+    assert c.receive_data(b"\x01a") == [b"a"]
+    assert c.receive_data(b"\x01\x01a") == []  # a complete frame of an incomplete message
+    assert (c.header_needed, c.body_needed, c.mid_message) == (0, 0, True)

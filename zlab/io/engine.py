@@ -55,7 +55,9 @@ from zlab.zmtp import (
 #: a frame body still missing at least this many octets is read on its own, exactly
 BODY_READ_MIN = 64 * 1024
 BODY_READ_FREE = 4 * 1024 * 1024
-#: after a large body, read this much: the next frame's header (long form), nothing beyond
+#: after a large body, read this much: the next frame's header (long form), nothing beyond; then,
+#: while that message goes on (a REQ's empty delimiter, a ROUTER's envelope), the rest of a cut
+#: header exactly, or another HEADER_READ, until its next large body starts a read of its own
 HEADER_READ = 9
 _POLL_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 #: seconds without a direct read after which the reactor takes reads back
@@ -133,6 +135,7 @@ class StreamEngine:
         self._direct_poll: select.poll | None = None
         self._direct_buf = memoryview(bytearray(DIRECT_READ_SIZE))
         self._after_body = False  # the last read completed a large body: read a header next
+        self._in_headers = False  # ... and, while that message goes on, headers and small frames exactly
         self.heartbeat: EngineHeartbeat | None = None
 
     # -- reactor thread --------------------------------------------------------------------
@@ -195,7 +198,9 @@ class StreamEngine:
         one copy of what arrived: ``recv(256 KiB)`` would allocate (mmap) and shrink a 256 KiB
         object per read, ~20 us a message. The rest of a large frame body is asked for exactly,
         so it arrives as one bytes object that the decoder keeps as the message without copying;
-        right after such a body only a frame header is read, so the next body starts aligned.
+        right after such a body only frame headers (and small frames) are read, exactly, until
+        the next body starts aligned or the message ends (a REQ's delimiter frame came before
+        each body: the body began inside a 64 KiB read and was joined, a 1 MiB copy a message).
         """
         conn = self.conn
         need = conn.body_needed
@@ -204,10 +209,24 @@ class StreamEngine:
             # at most twice what has arrived (recv(n) allocates n octets before reading)
             data = self.sock.recv(min(need, max(BODY_READ_FREE, 2 * conn.body_buffered)))
             self._after_body = len(data) == need
+            self._in_headers = False
             return data
         if self._after_body:
             self._after_body = False
+            self._in_headers = True
             n = self.sock.recv_into(buf, HEADER_READ)
+        elif self._in_headers:
+            # after a large body, while the next message goes on (a REQ's empty delimiter, an
+            # envelope): the rest of a cut frame exactly, or another header, so that a large
+            # body starts a read of its own and the decoder keeps it without a join
+            missing = conn.header_needed or need
+            if missing:
+                n = self.sock.recv_into(buf, missing)
+            elif conn.mid_message:
+                n = self.sock.recv_into(buf, HEADER_READ)
+            else:  # that message ended: full reads again
+                self._in_headers = False
+                n = self.sock.recv_into(buf)
         else:
             n = self.sock.recv_into(buf)
         return buf[:n].tobytes()

@@ -12,6 +12,8 @@ The write policy (see DESIGN.md "Performance"):
   (messages closer than ``IDLE_GAP`` but never pausing) would otherwise wait for a full batch.
 - Writes take a prefix of at most ``WRITE_MAX`` octets: small frames joined into one buffer,
   large ones by reference with ``sendmsg``. A short write leaves the rest for POLLOUT.
+- Large messages over ipc: the kernel send buffer grows to hold the largest message written
+  (``_grow_sndbuf``), so it goes in one write instead of one round of wake-ups per buffer-full.
 
 Rules: layer L2 (zlab.io). The queue is guarded by ``wlock``, taken once per message. The pipe
 knows the connection carrying it only as a ``Carrier`` (defined here, implemented by the engine
@@ -55,6 +57,11 @@ MAX_IOV = 512
 WRITE_MAX = 1024 * 1024
 #: frames averaging at least this size are sent by reference (sendmsg) rather than joined
 SCATTER_MIN = 16 * 1024
+#: an ipc send buffer grows to at most this (SO_SNDBUF; the kernel doubles it, and caps it at
+#: net.core.wmem_max)
+SNDBUF_GROW_MAX = 4 * 1024 * 1024
+#: ``sndbuf_room`` of a connection whose send buffer is never grown
+_NO_GROW = 1 << 62
 
 
 class Carrier(Protocol):
@@ -103,6 +110,7 @@ class StreamPipe(Pipe):
         "reactor",
         "ready",
         "recent",
+        "sndbuf_room",
         "sock",
         "sub_ready",
         "tail_seen",
@@ -123,6 +131,7 @@ class StreamPipe(Pipe):
         self.nmsgs = 0
         self.hwm_out = link.options.sndhwm
         self.sock: socket.socket | None = None
+        self.sndbuf_room = _NO_GROW  # a write by reference larger than this grows SO_SNDBUF first
         self.engine: Carrier | None = None
         self.ready = False  # handshake done: messages may go out
         self.flush_requested = False
@@ -248,6 +257,8 @@ class StreamPipe(Pipe):
             if count == 1:
                 sent = sock.send(head[0])
             elif size // count >= SCATTER_MIN:
+                if size > self.sndbuf_room:
+                    self._grow_sndbuf(sock, size)
                 sent = sock.sendmsg(head)
             else:
                 data = b"".join(head)
@@ -297,6 +308,26 @@ class StreamPipe(Pipe):
             self.notify_writable()
         if left == 0 and self.on_drained is not None:
             self.reactor.call_soon(self.on_drained)
+
+    def _grow_sndbuf(self, sock: socket.socket, size: int) -> None:
+        """Let the kernel take a ``size``-octet write at once (wlock held; ipc only, see ``adopt``).
+
+        A unix stream socket queues at most its sender's SO_SNDBUF (212992 octets by default):
+        a 1 MiB message then goes in five rounds, each a wake-up of the reader and, when both
+        peers share a CPU, two context switches. Measured here (ipc 1 MiB REQ/REP, one CPU):
+        5.6 -> 0.8 voluntary switches per round trip per process, 281 -> 199 us (pyzmq 234).
+        Small messages never grow it, so their queueing behind SNDHWM stays as libzmq's.
+        """
+        want = min(size, SNDBUF_GROW_MAX)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, want)
+            got = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        except OSError:
+            self.sndbuf_room = _NO_GROW
+            return
+        # Linux doubles the value asked for (its bookkeeping); net.core.wmem_max caps it: once
+        # capped, asking again would change nothing
+        self.sndbuf_room = got if want < SNDBUF_GROW_MAX and got >= 2 * want else _NO_GROW
 
     # -- reactor thread ------------------------------------------------------------------------
     def flush(self) -> None:
@@ -387,6 +418,7 @@ class StreamPipe(Pipe):
                 self.partial = False
             self.engine = engine
             self.sock = sock
+            self.sndbuf_room = _sndbuf_room(sock, self.link.options.sndbuf)
             self.ready = False
             self.ctl = []
             self.want_write = False
@@ -486,6 +518,18 @@ def encode_subscription(subscribe: bool, topic: bytes, minor: int | None) -> byt
         encode_message([(b"\x01" if subscribe else b"\x00") + topic], out)
         return b"".join(out)
     return command_frame(b"SUBSCRIBE" if subscribe else b"CANCEL", topic)
+
+
+def _sndbuf_room(sock: socket.socket, user_sndbuf: int) -> int:
+    """How large a write may be before the connection's send buffer is grown: its SO_SNDBUF for
+    an ipc connection; never for tcp (the kernel tunes it, unless SO_SNDBUF is set) nor when
+    the user set SNDBUF (their value stays)."""
+    if user_sndbuf != -1 or sock.family != socket.AF_UNIX:
+        return _NO_GROW
+    try:
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    except OSError:
+        return _NO_GROW
 
 
 def _drop_prefix(chunks: list, n: int) -> list:

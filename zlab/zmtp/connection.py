@@ -230,6 +230,22 @@ class Connection:
         """Octets of that partly received body held so far (what actually arrived)."""
         return self._pbuffered if self._pflags >= 0 else 0
 
+    @property
+    def header_needed(self) -> int:
+        """Octets still missing from a frame header that is partly received (0 if none).
+
+        With :attr:`body_needed`, a reader can take a large frame's header and then its body in
+        exact reads, so the body does not start inside a read of other octets."""
+        hdr = self._hdr
+        if not hdr:
+            return 0
+        return (9 if hdr[0] & 0x02 else 2) - len(hdr)
+
+    @property
+    def mid_message(self) -> bool:
+        """Input so far ends inside a message: a partial frame, or frames of a multipart message."""
+        return bool(self._hdr) or self._pflags >= 0 or bool(self._parts)
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> list:
         """Feed received bytes; return the complete application messages they finish, in order.
 
