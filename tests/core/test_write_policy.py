@@ -18,10 +18,12 @@ import zlab
 from zlab.io import stream_pipe as sp
 from zlab.io.link import SocketLink
 from zlab.options import Options
-from zlab.pipe import Pipe
+from zlab.pipe import DENSE_GAP, MAX_HOLD, Pipe
 from zlab.sockets import fanout as fo
 
 pytestmark = pytest.mark.timeout(10)
+
+TAIL_DELAY_US = sp.TAIL_DELAY * 1e6
 
 
 class FakeClock:
@@ -109,8 +111,9 @@ def test_a_paced_burst_never_waits_longer_than_max_hold(
 ) -> None:
     reactor = FakeReactor()
     pipe = _pipe(reactor, wire[0])
-    gap_us = sp.IDLE_GAP * 1e6 / 4  # closer than IDLE_GAP: a burst, but far from filling a batch
-    most_queued = sp.MAX_HOLD * 1e6 / gap_us + 1  # the messages of one MAX_HOLD
+    # closer than IDLE_GAP (a burst), sparser than DENSE_GAP (paced, not a flood)
+    gap_us = (sp.IDLE_GAP + DENSE_GAP) * 1e6 / 2
+    most_queued = MAX_HOLD * 1e6 / gap_us + 1  # the messages of one MAX_HOLD
     sent = written = 0
     for step in range(200):
         pipe.deliver(b"x")
@@ -131,16 +134,17 @@ def test_the_reactor_writes_an_old_batch_even_while_it_grows(
     pipe = _pipe(reactor, wire[0])
     pipe.deliver(b"x")
     assert _frames_on(wire[1]) == 1
-    clock.advance(10)
+    gap_us = (sp.IDLE_GAP + DENSE_GAP) * 1e6 / 2
+    clock.advance(gap_us)
     pipe.deliver(b"x")  # a burst begins: queued, the reactor asked to flush
     assert reactor.soon and _frames_on(wire[1]) == 0
-    clock.advance(10)
+    clock.advance(gap_us)
     pipe.deliver(b"x")
     reactor.run_one()  # growing and young: looks again later
     assert _frames_on(wire[1]) == 0 and reactor.later
-    clock.advance(sp.MAX_HOLD * 1e6 / 2)
+    clock.advance(MAX_HOLD * 1e6 / 2)
     pipe.deliver(b"x")  # young still (the sending thread keeps it)
-    clock.advance(sp.MAX_HOLD * 1e6 / 2 + 1)
+    clock.advance(MAX_HOLD * 1e6 / 2 + 1)
     reactor.run_one()  # grew since its last look, but the oldest waited MAX_HOLD: written
     assert _frames_on(wire[1]) == 3
 
@@ -187,5 +191,27 @@ def test_a_paced_publisher_batch_never_waits_longer_than_max_hold(clock: FakeClo
             REACTOR.run_one()
     largest = max(pipe.taken)
     # never BATCH_MAX: a batch is flushed by the first message after its oldest turned MAX_HOLD old
-    assert largest <= fo.MAX_HOLD * 1e6 / gap_us + 2
+    assert largest <= MAX_HOLD * 1e6 / gap_us + 2
     assert sum(pipe.taken) >= n - largest
+
+
+def test_a_flood_stays_batched_past_max_hold(
+    clock: FakeClock, wire: tuple[socket.socket, socket.socket]
+) -> None:
+    """Messages denser than DENSE_GAP are a flood: written in full batches or when the burst pauses,
+    not every MAX_HOLD (small writes cost a flood a quarter of its rate)."""
+    reactor = FakeReactor()
+    pipe = _pipe(reactor, wire[0])
+    pipe.deliver(b"x")
+    assert _frames_on(wire[1]) == 1
+    gap_us = DENSE_GAP * 1e6 / 5
+    n = int(3 * MAX_HOLD / (gap_us * 1e-6))  # three MAX_HOLDs' worth
+    for _ in range(n):
+        clock.advance(gap_us)
+        pipe.deliver(b"x")
+    assert _frames_on(wire[1]) == 0  # all held by the sending thread
+    reactor.run_one()  # the reactor's first look: growing, so it looks again later
+    assert _frames_on(wire[1]) == 0
+    clock.advance(TAIL_DELAY_US)
+    reactor.run_one()  # the burst paused: written
+    assert _frames_on(wire[1]) == n

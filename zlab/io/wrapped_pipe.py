@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
-from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, MAX_HOLD, Carrier, StreamPipe
-from zlab.pipe import Msg, Pipe
+from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, Carrier, StreamPipe
+from zlab.pipe import Msg, Pipe, overdue
 from zlab.zmtp import Mechanism, encode_message
 from zlab.zmtp.frames import command_frame
 
@@ -98,7 +98,7 @@ class WrappedStreamPipe(StreamPipe):
                 if nmsgs == 1:
                     self.batch_start = now
                 elif (
-                    (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0 or now - self.batch_start > MAX_HOLD)
+                    (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0 or overdue(now - self.batch_start, nmsgs))
                     and self.ready
                     and not self.want_write
                 ):

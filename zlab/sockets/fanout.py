@@ -9,9 +9,10 @@ message (``b""`` is the only subscription) and messages come closer than ``BURST
 are gathered in a batch instead, and each pipe takes the whole batch at once (one lock, and one
 encoding shared by every stream pipe). The batch goes out when it holds ``BATCH_MAX`` messages,
 when the burst pauses (checked every ``TAIL_DELAY`` on an I/O thread, which a stream pipe lends),
-before the subscriptions change, and when the socket closes; and never later than ``MAX_HOLD`` after
-its first message, even while the burst goes on (paced traffic closer than ``BURST_GAP`` would
-otherwise keep a batch growing, and waiting, until ``BATCH_MAX``). A message after a pause goes out at
+before the subscriptions change, and when the socket closes; and, for paced traffic, never later
+than ``pipe.MAX_HOLD`` after its first message even while the burst goes on (``pipe.overdue``:
+messages closer than ``BURST_GAP`` but never pausing would otherwise keep a batch growing, and
+waiting, until ``BATCH_MAX``). A message after a pause goes out at
 once, as before: the latency path is unchanged.
 
 Rules: layer L2. ``lock`` is held while a message is handed out or batched, while a batch is
@@ -26,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from zlab.pipe import Msg
+from zlab.pipe import Msg, overdue
 
 _now = time.perf_counter
 
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 BURST_GAP = 200e-6
 #: a batch is handed to the pipes once it holds this many messages
 BATCH_MAX = 256
-#: no message waits in a batch longer than this (seconds): the sending thread flushes a batch whose
-#: first message is this old, and the I/O thread flushes it even while it grows
-MAX_HOLD = 100e-6
 #: the I/O thread looks at a batch this often (seconds) and flushes it once it stopped growing
 TAIL_DELAY = 30e-6
 
@@ -85,7 +83,7 @@ class FanOut:
                     self.batch_start = now
                     if not self._schedule(pipes):
                         self.flush()
-                elif n >= BATCH_MAX or now - self.batch_start > MAX_HOLD:
+                elif n >= BATCH_MAX or overdue(now - self.batch_start, n):
                     self.flush()
             else:
                 if batch:
@@ -147,7 +145,7 @@ class FanOut:
         """An I/O thread: flush the batch once it has stopped growing."""
         with self.lock:
             n = len(self.batch)
-            if n and n != self.tail_seen and _now() - self.batch_start < MAX_HOLD:
+            if n and n != self.tail_seen and not overdue(_now() - self.batch_start, n):
                 # still growing, and young: look again in a moment
                 self.tail_seen = n
                 self.sched[1](TAIL_DELAY, self._tail)  # type: ignore[index]
