@@ -139,6 +139,11 @@ class Connection:
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
 
+    @property
+    def output_pending(self) -> bool:
+        """True if :meth:`data_to_send` has something to return (a cheap look: nothing is encoded)."""
+        return bool(self._out or self._lazy)
+
     def _data_to_send_wrapped(self) -> bytes:
         """data_to_send after the handshake of a wrapping mechanism (bound per instance)."""
         lazy = self._lazy
@@ -611,13 +616,16 @@ class Connection:
         if spans:
             payload_limit = self._payload_limit
             frame = self._frame
+            add = out.append
             for mflags, payload in self.mechanism.decode_spans(data, spans):
                 if mflags & 0x02:
                     self._command(payload)
                 elif len(payload) > payload_limit:
                     raise ProtocolError("message too large")
-                else:
+                elif mflags or self._parts:
                     frame(mflags & 0x01, payload, out)
+                else:  # a whole one-frame message, the common case
+                    add(payload)
         if pos < n:
             self._stash(data, pos)
         return out
