@@ -22,6 +22,7 @@ server's transient secret s' travel inside the cookie, sealed with that key, and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from zlab.constants import ProtocolErrorCode as Code
 from zlab.errors import HandshakeRefused, ProtocolError
@@ -169,7 +170,7 @@ class CurveCodec:
         self._peer_nonce = peer_nonce  # the last nonce the peer used
         # where received boxes are opened (reused: an allocation per read costs ~0.3 us, ~1.5 us
         # right after the thread woke); a read of more plaintext gets a buffer of its own
-        self._opened = _ffi.new(_UCHARS, OPEN_BUFFER) if _ffi is not None else None
+        self._opened: Any = _ffi.new(_UCHARS, OPEN_BUFFER) if _ffi is not None else None
 
     def _next(self) -> bytes:
         n = self._send_nonce
