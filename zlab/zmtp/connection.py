@@ -47,6 +47,9 @@ HANDSHAKE_BUFFER_MAX = 2 * HANDSHAKE_COMMAND_MAX
 """Most octets held while the handshake waits for a ZAP verdict (a legitimate peer sends nothing then)."""
 
 _CMD_MORE = 0x05  # COMMAND | MORE: illegal combination
+# flag bits a frame wrapping a MESSAGE never carries: reserved, and MORE (libzmq sends each MESSAGE
+# in a frame of its own)
+_WRAPPED_BAD = FLAGS_RESERVED | 0x01
 _unpack_size = struct.Struct(">Q").unpack_from  # the 8-octet big-endian size of a long frame
 
 
@@ -596,9 +599,12 @@ class Connection:
             pos = self._resume(data, out)
         limit = self._limit
         spans: list[int] = []
+        mark = spans.append
         while pos < n:
             flags = data[pos]
-            self._check_flags(flags)
+            if flags & _WRAPPED_BAD:  # reserved bits or MORE (the only legal bits: LONG, COMMAND)
+                self._check_flags(flags)
+                raise ProtocolError("MORE on a frame that wraps a message")
             hl = 9 if flags & 0x02 else 2
             if n - pos < hl:
                 break
@@ -608,10 +614,8 @@ class Connection:
             end = pos + hl + size
             if end > n:
                 break
-            if flags & 0x01:  # libzmq sends each MESSAGE in a frame of its own: no MORE
-                raise ProtocolError("MORE on a frame that wraps a message")
-            spans.append(pos + hl)
-            spans.append(end)
+            mark(pos + hl)
+            mark(end)
             pos = end
         if spans:
             payload_limit = self._payload_limit
