@@ -67,12 +67,18 @@ def test_a_batch_is_the_octets_of_its_messages_one_by_one() -> None:
 
 def test_one_frame_small_and_large_opens_to_bytes_and_a_forged_large_one_fails() -> None:
     sender, receiver = codecs()
-    for payload in (b"s", b"L" * (curve._SLICE_MAX + 100)):  # a copy of the box, or the box in place
+    # a copy of the box or the box in place, opened into the codec's kept buffer or a buffer of its own
+    for payload in (b"s", b"L" * (curve._SLICE_MAX + 100), b"B" * (curve.OPEN_BUFFER + 100)):
         out: list = []
         sender.encode_many([payload], out)
         wire = b"".join(bytes(c) for c in out)
         [(flags, got)] = receiver.open_spans(wire, spans_of(wire))
         assert (flags, got) == (0, payload) and type(got) is bytes
+    many = [bytes([i]) * 64 for i in range(2 * curve.OPEN_BUFFER // 64)]  # more than the kept buffer
+    out = []
+    sender.encode_many(many, out)
+    wire = bytes(out[0])
+    assert receiver.open_spans(wire, spans_of(wire)) == [(0, m) for m in many]
     out = []
     sender.encode_many([b"m" * 5000], out)
     wire = bytes(out[0])

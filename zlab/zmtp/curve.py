@@ -75,8 +75,10 @@ _UCHARS = "unsigned char[]"
 #: a received MESSAGE body up to this size is opened from a copy of its box (a slice: ~50 ns), a
 #: larger one in place (a cffi view of the buffer: ~130 ns)
 _SLICE_MAX = 2048
-#: octets of plaintext a codec opens into its own kept buffer (more gets a buffer of its own)
-OPEN_BUFFER = 64 * 1024
+#: octets of plaintext a codec opens into its own kept buffer (a read of more, a throughput read of
+#: hundreds of frames, gets a buffer of its own: one allocation per read is nothing there). Small, as
+#: every CURVE connection keeps one (libzmq's per-connection batches are 8 KiB too)
+OPEN_BUFFER = 8 * 1024
 
 
 def available() -> bool:
@@ -305,9 +307,10 @@ class CurveCodec:
         prefix = self._send_prefix
         key = self._key
         n = first
-        for j in range(0, len(plains), 2):
-            mac = at + plains[j]
-            box(mac, mac + 16, plains[j + 1], prefix + n.to_bytes(8, "big"), key)
+        pairs = iter(plains)
+        for mac_at, length in zip(pairs, pairs):
+            mac = at + mac_at
+            box(mac, mac + 16, length, prefix + n.to_bytes(8, "big"), key)
             n += 1
         out.append(buf)
         return pos
