@@ -77,16 +77,16 @@ def test_one_frame_small_and_large_opens_to_bytes_and_a_forged_large_one_fails()
     many = [bytes([i]) * 64 for i in range(2 * curve.OPEN_BUFFER // 64)]  # more than the kept buffer
     out = []
     sender.encode_many(many, out)
-    wire = bytes(out[0])
+    wire = b"".join(bytes(c) for c in out)
     assert receiver.open_spans(wire, spans_of(wire)) == [(0, m) for m in many]
     out = []
     sender.encode_many([b"m" * 5000], out)
-    wire = bytes(out[0])
+    wire = b"".join(bytes(c) for c in out)
     start, end = spans_of(wire)
     assert receiver.open(memoryview(wire)[start:end]) == (0, b"m" * 5000)  # a view opens the same
     out = []
     sender.encode_many([b"f" * 5000], out)
-    forged = bytearray(out[0])
+    forged = bytearray(b"".join(bytes(c) for c in out))
     forged[-1] ^= 1
     with pytest.raises(ProtocolError) as err:
         receiver.open_spans(bytes(forged), spans_of(bytes(forged)))

@@ -307,10 +307,9 @@ class CurveCodec:
         prefix = self._send_prefix
         key = self._key
         n = first
-        pairs = iter(plains)
-        for mac_at, length in zip(pairs, pairs):
-            mac = at + mac_at
-            box(mac, mac + 16, length, prefix + n.to_bytes(8, "big"), key)
+        for j in range(0, len(plains), 2):
+            mac = at + plains[j]
+            box(mac, mac + 16, plains[j + 1], prefix + n.to_bytes(8, "big"), key)
             n += 1
         out.append(buf)
         return pos
