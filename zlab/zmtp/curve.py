@@ -372,7 +372,7 @@ class CurveCodec:
         append = out.append
         frame = self.frame
         for i, payload in enumerate(frames):
-            chunk = frame(payload, FLAG_MORE if i < last else 0)
+            chunk = bytes(frame(payload, FLAG_MORE if i < last else 0))  # off the hot path: plain bytes
             total += len(chunk)
             append(chunk)
         return total
