@@ -21,7 +21,7 @@ SERVER_META = encode_metadata({"Socket-Type": b"ROUTER"})
 
 @pytest.fixture(autouse=True, params=["fast", "bindings"])
 def codec_path(request, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Every test runs with the in-place fast path (libsodium through ctypes) and with plain nacl.bindings."""
+    """Every test runs with the in-place fast path (PyNaCl's compiled libsodium) and with plain nacl.bindings."""
     if request.param == "bindings":
         monkeypatch.setattr(curve, "_lib", None)
 

@@ -145,6 +145,8 @@ class WrappedStreamPipe(StreamPipe):
         super()._control(data)
 
     def write_output(self, conn: Connection) -> None:
+        if not conn.output_pending:  # after most reads: no lock, nothing sealed early
+            return
         with self.wlock:
             self._seal()  # messages sent before this output take their nonces first
             data = conn.data_to_send()  # encodes post-handshake commands: under the lock

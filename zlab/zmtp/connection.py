@@ -47,6 +47,9 @@ HANDSHAKE_BUFFER_MAX = 2 * HANDSHAKE_COMMAND_MAX
 """Most octets held while the handshake waits for a ZAP verdict (a legitimate peer sends nothing then)."""
 
 _CMD_MORE = 0x05  # COMMAND | MORE: illegal combination
+# flag bits a frame wrapping a MESSAGE never carries: reserved, and MORE (libzmq sends each MESSAGE
+# in a frame of its own)
+_WRAPPED_BAD = FLAGS_RESERVED | 0x01
 _unpack_size = struct.Struct(">Q").unpack_from  # the 8-octet big-endian size of a long frame
 
 
@@ -138,6 +141,11 @@ class Connection:
             return b""
         self._out = []
         return out[0] if len(out) == 1 else b"".join(out)
+
+    @property
+    def output_pending(self) -> bool:
+        """True if :meth:`data_to_send` has something to return (a cheap look: nothing is encoded)."""
+        return bool(self._out or self._lazy)
 
     def _data_to_send_wrapped(self) -> bytes:
         """data_to_send after the handshake of a wrapping mechanism (bound per instance)."""
@@ -591,9 +599,12 @@ class Connection:
             pos = self._resume(data, out)
         limit = self._limit
         spans: list[int] = []
+        mark = spans.append
         while pos < n:
             flags = data[pos]
-            self._check_flags(flags)
+            if flags & _WRAPPED_BAD:  # reserved bits or MORE (the only legal bits: LONG, COMMAND)
+                self._check_flags(flags)
+                raise ProtocolError("MORE on a frame that wraps a message")
             hl = 9 if flags & 0x02 else 2
             if n - pos < hl:
                 break
@@ -603,21 +614,22 @@ class Connection:
             end = pos + hl + size
             if end > n:
                 break
-            if flags & 0x01:  # libzmq sends each MESSAGE in a frame of its own: no MORE
-                raise ProtocolError("MORE on a frame that wraps a message")
-            spans.append(pos + hl)
-            spans.append(end)
+            mark(pos + hl)
+            mark(end)
             pos = end
         if spans:
             payload_limit = self._payload_limit
             frame = self._frame
+            add = out.append
             for mflags, payload in self.mechanism.decode_spans(data, spans):
                 if mflags & 0x02:
                     self._command(payload)
                 elif len(payload) > payload_limit:
                     raise ProtocolError("message too large")
-                else:
+                elif mflags or self._parts:
                     frame(mflags & 0x01, payload, out)
+                else:  # a whole one-frame message, the common case
+                    add(payload)
         if pos < n:
             self._stash(data, pos)
         return out
