@@ -48,7 +48,7 @@ class InprocPipe(Pipe):
             if not peer.signalled:
                 peer.signalled = True
                 inbox.ready.put(peer)
-                if inbox.sleeping:  # the consumer is blocked in Inbox.sleep()
+                if inbox.sleeping:  # the consumer is blocked in Inbox.take()
                     inbox.ring()
             if inbox.signal.watchers:  # pollers, wake-up descriptors
                 inbox.signal.notify()

@@ -207,9 +207,7 @@ class FairQueue:
                 # the common blocking recv (inproc, or several peers): sleep on the inbox's doorbell
                 # (see Inbox); close() and term() wake it with None, which _wait below turns into an error
                 ready = self.ready
-                if ready.empty():
-                    core.inbox.sleep()
-                pipe = ready.get_nowait()
+                pipe = core.inbox.take()
                 if pipe is not None and not pipe.in_ring and pipe.pending:
                     pipe.in_ring = True
                     ring.append(pipe)
