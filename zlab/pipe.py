@@ -16,11 +16,14 @@ Rules:
 
 from __future__ import annotations
 
+import math
 import os
+import select
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any
 
 Msg = bytes | list  # one frame, or the frames of a multipart message
@@ -213,7 +216,7 @@ class Inbox:
     the inbox is collected (closing it earlier could race with a producer ringing it).
     """
 
-    __slots__ = ("_bell", "lazy", "ready", "signal", "sleeping")
+    __slots__ = ("_bell", "_poller", "lazy", "ready", "signal", "sleeping")
 
     def __init__(self, signal: Signal) -> None:
         self.ready: SimpleQueue[Pipe | None] = SimpleQueue()
@@ -221,6 +224,7 @@ class Inbox:
         #: the consumer is in take(), or about to block there: ring the doorbell after a put
         self.sleeping = False
         self._bell: tuple[int, int] | None = None  # (read fd, write fd), made by the first take()
+        self._poller: select.poll | None = None  # waits on the doorbell with a timeout
         #: take()s left that wait in ``ready.get()`` (a flood was seen): the producer keeps the GIL
         self.lazy = 0
 
@@ -252,23 +256,37 @@ class Inbox:
         if bell is not None:
             _ring(bell[1])
 
-    def take(self) -> Pipe | None:
-        """Block until ``ready`` holds something and take it (consumer side; no timeout: close and
-        term put a ``None`` in ``ready`` to end it)."""
+    def take(self, timeout: float | None = None) -> Pipe | None:
+        """Block until ``ready`` holds something and take it (consumer side). ``timeout`` seconds
+        at most (None: no limit; close and term put a ``None`` in ``ready`` to end the wait);
+        ``queue.Empty`` when it runs out."""
         ready = self.ready
         if not ready.empty():
             return ready.get_nowait()
         if self.lazy:  # a flood lately: wait the way that lets the producer keep the GIL
             self.lazy -= 1
-            return ready.get()
+            return ready.get(True, timeout)
         bell = self._bell
         if bell is None:
             bell = self._bell = _doorbell()
         # a producer puts, then reads ``sleeping``; we set it, then look: one of us sees the other
         self.sleeping = True
         try:
-            while ready.empty():
-                _await_ring(bell[0])
+            if timeout is None:
+                while ready.empty():
+                    _await_ring(bell[0])
+            else:
+                poller = self._poller
+                if poller is None:
+                    poller = self._poller = select.poll()
+                    poller.register(bell[0], select.POLLIN)
+                end = time.monotonic() + timeout
+                while ready.empty():
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        raise Empty
+                    if poller.poll(math.ceil(left * 1000)):
+                        _await_ring(bell[0])
         finally:
             self.sleeping = False
         pipe = ready.get_nowait()

@@ -276,7 +276,7 @@ class FairQueue:
                 if got:
                     return self._direct(pipes[0], got)
             try:
-                pipe = ready.get(left != 0, left)
+                pipe = ready.get_nowait() if left == 0 else core.inbox.take(left)
             except Empty:
                 raise Again() from None
             self._admit(pipe)
