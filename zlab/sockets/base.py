@@ -209,14 +209,29 @@ class FairQueue:
                 ready = self.ready
                 pipe = core.inbox.take()
                 if pipe is not None and not pipe.in_ring and pipe.pending:
+                    if ready.empty():  # the only pipe with input: take its message as the ring would
+                        pending = pipe.pending
+                        msg = pending.popleft()
+                        if pending:
+                            pipe.in_ring = True
+                            ring.append(pipe)
+                        else:
+                            pipe.signalled = False  # from here the producer announces it again
+                            if pending:  # it raced us: keep it
+                                pipe.signalled = pipe.in_ring = True
+                                ring.append(pipe)
+                        if pipe.paused:
+                            pipe.maybe_resume()
+                        self.pipe = pipe
+                        return msg
                     pipe.in_ring = True
                     ring.append(pipe)
                 while not ready.empty():  # other pipes announced meanwhile join the ring too
                     self._admit(ready.get_nowait())
             if not ring:
-                msg = self._wait(timeout)
-                if msg is not None:  # read on this thread, straight from the connection
-                    return msg
+                direct = self._wait(timeout)
+                if direct is not None:  # read on this thread, straight from the connection
+                    return direct
         pipe = ring[0]
         pending = pipe.pending
         msg = pending.popleft()
