@@ -48,6 +48,8 @@ class InprocPipe(Pipe):
             if not peer.signalled:
                 peer.signalled = True
                 inbox.ready.put(peer)
+                if inbox.sleeping:  # the consumer is blocked in Inbox.take()
+                    inbox.ring()
             if inbox.signal.watchers:  # pollers, wake-up descriptors
                 inbox.signal.notify()
         return True

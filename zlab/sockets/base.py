@@ -44,6 +44,9 @@ class SocketCore:
         self.terminated = False
         self.fq = FairQueue(self)
         self._wakefd: WakeFd | None = None
+        #: no pipe can be read on the calling thread (wait_readable): a blocking recv waits on the
+        #: inbox alone (kept by _pipes_changed whenever ``pipes`` changes)
+        self.inbox_only = True
         #: peers that went away, newest last (their counters stay visible in statistics)
         self.departed: deque[Pipe] = deque(maxlen=DEPARTED_KEPT)
         #: socket-level counters (statistics): messages no peer could take, by reason
@@ -57,10 +60,11 @@ class SocketCore:
         pipe.inbox = self.inbox
         pipe.out_signal = self.signal
         self.pipes = [*self.pipes, pipe]  # copy on write: senders iterate without a lock
+        self._pipes_changed()
         self._attached(pipe)
         if pipe.pending and not pipe.signalled:  # messages that arrived before the attach
             pipe.signalled = True
-            self.inbox.ready.put(pipe)
+            self.inbox.announce(pipe)
         self.signal.notify()
         return True
 
@@ -69,9 +73,15 @@ class SocketCore:
         if pipe not in self.pipes:
             return
         self.pipes = [p for p in self.pipes if p is not pipe]
+        self._pipes_changed()
         self.departed.append(pipe)
         self._detached(pipe)
         self.signal.notify()
+
+    def _pipes_changed(self) -> None:
+        """``pipes`` was replaced: note whether a blocking recv may read its only pipe directly."""
+        pipes = self.pipes
+        self.inbox_only = len(pipes) != 1 or type(pipes[0]).wait_readable is Pipe.wait_readable
 
     def statistics(self) -> list[dict]:
         """Every peer's counters (attached peers first, then recently departed ones)."""
@@ -192,9 +202,36 @@ class FairQueue:
         """The next message; Again after ``timeout`` (0: don't wait; None: forever)."""
         ring = self.ring
         if not ring:
-            msg = self._wait(timeout)
-            if msg is not None:  # read on this thread, straight from the connection
-                return msg
+            core = self.core
+            if timeout is None and core.inbox_only and not (core.closed or core.terminated):
+                # the common blocking recv (inproc, or several peers): sleep on the inbox's doorbell
+                # (see Inbox); close() and term() wake it with None, which _wait below turns into an error
+                ready = self.ready
+                pipe = core.inbox.take()
+                if pipe is not None and not pipe.in_ring and pipe.pending:
+                    if ready.empty():  # the only pipe with input: take its message as the ring would
+                        pending = pipe.pending
+                        msg = pending.popleft()
+                        if pending:
+                            pipe.in_ring = True
+                            ring.append(pipe)
+                        else:
+                            pipe.signalled = False  # from here the producer announces it again
+                            if pending:  # it raced us: keep it
+                                pipe.signalled = pipe.in_ring = True
+                                ring.append(pipe)
+                        if pipe.paused:
+                            pipe.maybe_resume()
+                        self.pipe = pipe
+                        return msg
+                    pipe.in_ring = True
+                    ring.append(pipe)
+                while not ready.empty():  # other pipes announced meanwhile join the ring too
+                    self._admit(ready.get_nowait())
+            if not ring:
+                direct = self._wait(timeout)
+                if direct is not None:  # read on this thread, straight from the connection
+                    return direct
         pipe = ring[0]
         pending = pipe.pending
         msg = pending.popleft()
@@ -254,7 +291,7 @@ class FairQueue:
                 if got:
                     return self._direct(pipes[0], got)
             try:
-                pipe = ready.get(left != 0, left)
+                pipe = ready.get_nowait() if left == 0 else core.inbox.take(left)
             except Empty:
                 raise Again() from None
             self._admit(pipe)

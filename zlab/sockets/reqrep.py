@@ -19,9 +19,8 @@ from zlab.options import Options
 from zlab.pipe import Msg, Pipe
 from zlab.sockets.base import LoadBalancer, RoutingTable, SocketCore
 
-
-def _frames(msg: Msg) -> list:
-    return [msg] if isinstance(msg, bytes) else msg
+#: the envelope of a request from a REQ peer (shared: envelopes are only ever read and copied)
+_DELIMITER = [b""]
 
 
 class _Deadline:
@@ -31,11 +30,6 @@ class _Deadline:
 
     def __init__(self, timeout: float | None) -> None:
         self.end = None if not timeout else time.monotonic() + timeout
-
-    @staticmethod
-    def of(timeout: float | None) -> _Deadline | None:
-        """None when there is nothing to track (no timeout, or don't wait)."""
-        return _Deadline(timeout) if timeout else None
 
     def left(self, timeout: float | None) -> float | None:
         if self.end is None:
@@ -89,11 +83,12 @@ class Req(Dealer):
     def recv(self, timeout: float | None) -> Msg:
         if not self.expect_reply:
             raise ZMQError(Errno.EFSM)
-        deadline = _Deadline.of(timeout)
+        fq = self.fq
+        deadline = _Deadline(timeout) if timeout else None
         while True:
-            pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
+            msg = fq.recv(timeout if deadline is None else deadline.left(timeout))
             # only the reply from the peer asked, and only a well-formed one
-            if pipe is not self.reply_pipe or isinstance(msg, bytes):
+            if fq.pipe is not self.reply_pipe or isinstance(msg, bytes):
                 continue
             if self.options.req_correlate:  # the request id must be the last request's
                 if len(msg) < 3 or msg[0] != self.request_id.to_bytes(4, sys.byteorder):
@@ -156,11 +151,17 @@ class Rep(_Routed):
     def recv(self, timeout: float | None) -> Msg:
         if self.envelope is not None:
             raise ZMQError(Errno.EFSM)
-        deadline = _Deadline.of(timeout)
+        fq = self.fq
+        deadline = _Deadline(timeout) if timeout else None
         while True:
-            pipe, msg = self.fq.take(timeout if deadline is None else deadline.left(timeout))
+            msg = fq.recv(timeout if deadline is None else deadline.left(timeout))
             if isinstance(msg, bytes):
                 continue  # no envelope: malformed request, dropped
+            pipe = fq.pipe
+            if len(msg) == 2 and msg[0] == b"":  # a REQ's request: [delimiter, body]
+                self.envelope = _DELIMITER
+                self.reply_pipe = pipe
+                return msg[1]
             try:
                 i = msg.index(b"")
             except ValueError:
@@ -179,7 +180,7 @@ class Rep(_Routed):
             self.envelope = self.reply_pipe = None
             self.count_drop("requester_gone")
             return
-        reply = envelope + _frames(msg)
+        reply = [*envelope, msg] if isinstance(msg, bytes) else envelope + msg
         if not pipe.deliver(reply):
             if not self.options.router_mandatory:  # a full requester loses its reply
                 pipe.dropped_hwm += 1

@@ -68,6 +68,7 @@ class Stream(SocketCore):
         self.table.remove(pipe)
         if pipe in self.pipes:
             self.pipes = [p for p in self.pipes if p is not pipe]
+            self._pipes_changed()
             self.departed.append(pipe)
         pipe.terminate()
         self.signal.notify()
