@@ -190,7 +190,7 @@ def test_a_paced_publisher_batch_never_waits_longer_than_max_hold(clock: FakeClo
         if REACTOR.soon or REACTOR.later:  # the I/O thread looks, and always sees the batch grow
             REACTOR.run_one()
     largest = max(pipe.taken)
-    # never BATCH_MAX: a batch is flushed by the first message after its oldest turned MAX_HOLD old
+    # never BATCH_MAX: the I/O thread flushes a batch at its first look after it turned MAX_HOLD old
     assert largest <= MAX_HOLD * 1e6 / gap_us + 2
     assert sum(pipe.taken) >= n - largest
 
