@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from zlab.io.link import SocketLink
 from zlab.io.reactor import Reactor
 from zlab.io.stream_pipe import FLUSH_BYTES, IDLE_GAP, Carrier, StreamPipe
-from zlab.pipe import Msg, Pipe, overdue
+from zlab.pipe import Msg, Pipe
 from zlab.zmtp import Mechanism, encode_message
 from zlab.zmtp.frames import command_frame
 
@@ -94,14 +94,7 @@ class WrappedStreamPipe(StreamPipe):
             self.nmsgs = nmsgs = nmsgs + 1
             self.msgs_out += 1
             if self.flush_requested:  # the stream pipe's write policy (stream_pipe.py)
-                now = time.perf_counter()
-                if nmsgs == 1:
-                    self.batch_start = now
-                elif (
-                    (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0 or overdue(now - self.batch_start, nmsgs))
-                    and self.ready
-                    and not self.want_write
-                ):
+                if (self.nbytes >= FLUSH_BYTES or nmsgs >= hwm > 0) and self.ready and not self.want_write:
                     self._write()
             elif self.ready and not self.want_write:
                 now = time.perf_counter()
