@@ -213,10 +213,11 @@ class Inbox:
     CPU the waiter is scheduled only to block on the GIL at once (measured: ~2.75 context switches per
     hand-off instead of 1, twice the CPU time). ``os.eventfd_write`` releases the GIL before it wakes
     the sleeper, which then runs straight on. The doorbell exists from the first ``take()`` until
-    the inbox is collected (closing it earlier could race with a producer ringing it).
+    ``close()`` (the socket's close): ``_lock`` orders ringing, going to sleep and closing, so a
+    producer never writes to a closed (or reused) descriptor and a sleeper closes it on waking.
     """
 
-    __slots__ = ("_bell", "_poller", "lazy", "ready", "signal", "sleeping")
+    __slots__ = ("_bell", "_closed", "_lock", "_poller", "lazy", "ready", "signal", "sleeping")
 
     def __init__(self, signal: Signal) -> None:
         self.ready: SimpleQueue[Pipe | None] = SimpleQueue()
@@ -227,6 +228,8 @@ class Inbox:
         self._poller: select.poll | None = None  # waits on the doorbell with a timeout
         #: take()s left that wait in ``ready.get()`` (a flood was seen): the producer keeps the GIL
         self.lazy = 0
+        self._lock = threading.Lock()  # rings, going to sleep and closing the doorbell
+        self._closed = False
 
     def put(self, pipe: Pipe, batch: list) -> None:
         """Deliver a batch of messages that arrived on ``pipe`` (producer side)."""
@@ -252,9 +255,27 @@ class Inbox:
 
     def ring(self) -> None:
         """Wake the consumer blocked in ``take()`` (producer side, after ``ready.put``)."""
-        bell = self._bell
+        with self._lock:
+            bell = self._bell
+            if bell is not None:
+                _ring(bell[1])
+
+    def close(self) -> None:
+        """The socket closed: release the doorbell now, or as soon as a sleeper wakes (it was rung)."""
+        with self._lock:
+            self._closed = True
+            if not self.sleeping:
+                self._release()
+
+    def _release(self) -> None:
+        bell = self._bell  # (_lock held)
+        self._bell = None
         if bell is not None:
-            _ring(bell[1])
+            for fd in set(bell):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     def take(self, timeout: float | None = None) -> Pipe | None:
         """Block until ``ready`` holds something and take it (consumer side). ``timeout`` seconds
@@ -266,11 +287,14 @@ class Inbox:
         if self.lazy:  # a flood lately: wait the way that lets the producer keep the GIL
             self.lazy -= 1
             return ready.get(True, timeout)
-        bell = self._bell
-        if bell is None:
-            bell = self._bell = _doorbell()
-        # a producer puts, then reads ``sleeping``; we set it, then look: one of us sees the other
-        self.sleeping = True
+        with self._lock:
+            if self._closed:  # a closed socket's last waits (close raced a recv): no doorbell
+                return ready.get(True, timeout)
+            bell = self._bell
+            if bell is None:
+                bell = self._bell = _doorbell()
+            # a producer puts, then reads ``sleeping``; we set it, then look: one of us sees the other
+            self.sleeping = True
         try:
             if timeout is None:
                 while ready.empty():
@@ -288,7 +312,10 @@ class Inbox:
                     if poller.poll(math.ceil(left * 1000)):
                         _await_ring(bell[0])
         finally:
-            self.sleeping = False
+            with self._lock:
+                self.sleeping = False
+                if self._closed:
+                    self._release()
         pipe = ready.get_nowait()
         if pipe is not None and len(pipe.pending) > 1:
             # woken to a queue, not to one message: a flood, where handing the GIL over at every
@@ -296,15 +323,11 @@ class Inbox:
             self.lazy = LAZY_TAKES
         return pipe
 
-    def __del__(self) -> None:
-        bell = self._bell
-        if bell is not None:
-            self._bell = None
-            try:
-                for fd in set(bell):
-                    os.close(fd)
-            except Exception:  # interpreter shutdown, or closed already
-                pass
+    def __del__(self) -> None:  # a socket never closed
+        try:
+            self._release()
+        except Exception:  # interpreter shutdown
+            pass
 
 
 class Pipe:

@@ -189,3 +189,60 @@ def test_req_rep_round_trips_across_threads(rcvtimeo: int) -> None:
     req.close()
     rep.close()
     ctx.term()
+
+
+def _fd_open(fd: int) -> bool:
+    import os
+
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_close_releases_the_doorbell_at_once_when_nobody_sleeps() -> None:
+    inbox = Inbox(Signal())
+    with pytest.raises(Empty):
+        inbox.take(0.001)  # makes the doorbell
+    bell = inbox._bell
+    assert bell is not None and _fd_open(bell[0])
+    inbox.close()
+    assert inbox._bell is None and not _fd_open(bell[0])
+    inbox.ring()  # a late producer rings nothing
+    with pytest.raises(Empty):
+        inbox.take(0.001)  # a closed socket's last wait makes no new doorbell
+    assert inbox._bell is None
+
+
+def test_close_while_a_consumer_sleeps_releases_the_doorbell_when_it_wakes() -> None:
+    inbox = Inbox(Signal())
+    t, out = _in_thread(inbox.take)
+    _until(lambda: inbox.sleeping, "the consumer to sleep")
+    bell = inbox._bell
+    assert bell is not None
+    inbox.wake()  # what a socket's close does first
+    inbox.close()
+    t.join(5)
+    assert not t.is_alive() and out == [None]
+    assert inbox._bell is None and not _fd_open(bell[0])
+
+
+def test_a_closed_socket_that_blocked_in_recv_holds_no_doorbell() -> None:
+    ctx = zlab.Context()
+    try:
+        a, b = ctx.socket(zlab.PAIR), ctx.socket(zlab.PAIR)
+        a.bind("inproc://doorbell-fd")
+        b.connect("inproc://doorbell-fd")
+        t, out = _in_thread(b.recv)
+        _until(lambda: b.core.inbox.sleeping, "recv to block")
+        a.send(b"x")
+        t.join(5)
+        assert out == [b"x"]
+        bell = b.core.inbox._bell
+        assert bell is not None
+        b.close()
+        assert not _fd_open(bell[0])
+        a.close()
+    finally:
+        ctx.term()
