@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
-from typing import Any
+from typing import Any, ClassVar
 
 Msg = bytes | list  # one frame, or the frames of a multipart message
 
@@ -63,6 +63,8 @@ LOW_WATER_FRACTION = 0.5
 
 #: After a wake-up that found a queue (a flood), this many blocking takes wait in ``SimpleQueue.get``.
 LAZY_TAKES = 64
+#: doorbells of closed sockets kept for new ones (beyond that, one is closed with its inbox)
+SPARE_BELLS = 32
 
 
 class Signal:
@@ -213,11 +215,18 @@ class Inbox:
     CPU the waiter is scheduled only to block on the GIL at once (measured: ~2.75 context switches per
     hand-off instead of 1, twice the CPU time). ``os.eventfd_write`` releases the GIL before it wakes
     the sleeper, which then runs straight on. The doorbell exists from the first ``take()`` until
-    ``close()`` (the socket's close): ``_lock`` orders ringing, going to sleep and closing, so a
-    producer never writes to a closed (or reused) descriptor and a sleeper closes it on waking.
+    ``close()`` (the socket's close), which hands it to the next inbox (``spare``); ``_lock`` orders
+    going to sleep and closing, so a doorbell is never passed on while its consumer waits on it.
+    Producers take no lock.
     """
 
     __slots__ = ("_bell", "_closed", "_lock", "_poller", "lazy", "ready", "signal", "sleeping")
+
+    #: doorbells of closed inboxes, for the next ones (at most ``SPARE_BELLS``). A doorbell is never
+    #: closed while its inbox lives: a producer that read it just before the close may still ring
+    #: it, which only wakes its next owner once for nothing (``take`` looks again); a closed
+    #: descriptor, or one the kernel gave to something else meanwhile, would be written to.
+    spare: ClassVar[list[tuple[int, int]]] = []
 
     def __init__(self, signal: Signal) -> None:
         self.ready: SimpleQueue[Pipe | None] = SimpleQueue()
@@ -255,27 +264,24 @@ class Inbox:
 
     def ring(self) -> None:
         """Wake the consumer blocked in ``take()`` (producer side, after ``ready.put``)."""
-        with self._lock:
-            bell = self._bell
-            if bell is not None:
-                _ring(bell[1])
+        bell = self._bell
+        if bell is not None:
+            _ring(bell[1])
 
     def close(self) -> None:
-        """The socket closed: release the doorbell now, or as soon as a sleeper wakes (it was rung)."""
+        """The socket closed: pass the doorbell on now, or as soon as a sleeper wakes (it was rung)."""
         with self._lock:
             self._closed = True
             if not self.sleeping:
-                self._release()
+                self._pass_on()
 
-    def _release(self) -> None:
-        bell = self._bell  # (_lock held)
-        self._bell = None
-        if bell is not None:
-            for fd in set(bell):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+    def _pass_on(self) -> None:
+        """Give the doorbell to the next inbox (``_lock`` held, nobody waiting on it); beyond
+        ``SPARE_BELLS`` it stays here and is closed with the inbox (``__del__``)."""
+        bell = self._bell
+        if bell is not None and len(Inbox.spare) < SPARE_BELLS:
+            self._bell = None
+            Inbox.spare.append(bell)
 
     def take(self, timeout: float | None = None) -> Pipe | None:
         """Block until ``ready`` holds something and take it (consumer side). ``timeout`` seconds
@@ -292,7 +298,8 @@ class Inbox:
                 return ready.get(True, timeout)
             bell = self._bell
             if bell is None:
-                bell = self._bell = _doorbell()
+                spare = Inbox.spare
+                bell = self._bell = spare.pop() if spare else _doorbell()
             # a producer puts, then reads ``sleeping``; we set it, then look: one of us sees the other
             self.sleeping = True
         try:
@@ -312,10 +319,10 @@ class Inbox:
                     if poller.poll(math.ceil(left * 1000)):
                         _await_ring(bell[0])
         finally:
-            with self._lock:
-                self.sleeping = False
-                if self._closed:
-                    self._release()
+            self.sleeping = False  # (no lock: close() reads it under the lock, then so do we)
+            if self._closed:
+                with self._lock:
+                    self._pass_on()
         pipe = ready.get_nowait()
         if pipe is not None and len(pipe.pending) > 1:
             # woken to a queue, not to one message: a flood, where handing the GIL over at every
@@ -323,11 +330,15 @@ class Inbox:
             self.lazy = LAZY_TAKES
         return pipe
 
-    def __del__(self) -> None:  # a socket never closed
-        try:
-            self._release()
-        except Exception:  # interpreter shutdown
-            pass
+    def __del__(self) -> None:  # no producer can reach this inbox any more
+        bell = self._bell
+        if bell is not None:
+            self._bell = None
+            try:
+                for fd in set(bell):
+                    os.close(fd)
+            except Exception:  # interpreter shutdown, or closed already
+                pass
 
 
 class Pipe:
