@@ -208,25 +208,7 @@ class FairQueue:
                 # the common blocking recv (inproc, or several peers): sleep on the inbox's doorbell
                 # (see Inbox); close() and term() wake it with None, which _wait below turns into an error
                 ready = self.ready
-                pipe = core.inbox.take()
-                if pipe is not None and not pipe.in_ring and pipe.pending:
-                    if ready.empty():  # the only pipe with input: take its message as the ring would
-                        pending = pipe.pending
-                        msg = pending.popleft()
-                        if pending:
-                            pipe.in_ring = True
-                            ring.append(pipe)
-                        else:
-                            pipe.signalled = False  # from here the producer announces it again
-                            if pending:  # it raced us: keep it
-                                pipe.signalled = pipe.in_ring = True
-                                ring.append(pipe)
-                        if pipe.paused:
-                            pipe.maybe_resume()
-                        self.pipe = pipe
-                        return msg
-                    pipe.in_ring = True
-                    ring.append(pipe)
+                self._admit(core.inbox.take())  # then taken from the ring below, as any input
                 while not ready.empty():  # other pipes announced meanwhile join the ring too
                     self._admit(ready.get_nowait())
             if not ring:
