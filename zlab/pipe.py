@@ -1,8 +1,9 @@
 """Pipes: the bounded queues between a socket and each of its peers.
 
 Owns: ``Pipe`` (one peer of a socket: inbound accounting with a high-water mark, and the outbound
-path to that peer), ``Inbox`` (the queue every pipe of a socket delivers into) and ``Signal``
-(wakes a thread blocked on "some pipe changed state").
+path to that peer), ``Inbox`` (the queue every pipe of a socket delivers into), ``Doorbell`` (what a consumer
+blocked in an inbox sleeps on, lent per sleep) and ``Signal`` (wakes a thread blocked on "some
+pipe changed state").
 
 Rules:
 - Layer L1: imports only L0. Knows nothing of socket types, transports or the wire.
@@ -64,8 +65,9 @@ LOW_WATER_FRACTION = 0.5
 
 #: After a wake-up that found a queue (a flood), this many blocking takes wait in ``SimpleQueue.get``.
 LAZY_TAKES = 64
-#: doorbells of closed sockets kept for new ones (beyond that, one is closed with its inbox)
-SPARE_BELLS = 32
+#: doorbells (eventfds) a process makes at most: one per thread asleep in a recv at the same time;
+#: beyond that a blocked recv waits in ``SimpleQueue.get`` (correct, one extra context switch)
+MAX_DOORBELLS = 64
 
 
 class Signal:
@@ -173,7 +175,7 @@ class WakeFd:
 
 if hasattr(os, "eventfd"):
 
-    def _doorbell() -> tuple[int, int]:
+    def _doorbell_fds() -> tuple[int, int]:
         fd = os.eventfd(0, os.EFD_CLOEXEC)
         return fd, fd
 
@@ -185,21 +187,91 @@ if hasattr(os, "eventfd"):
 
 else:  # pragma: no cover - platforms without eventfd: a pipe does the same
 
-    def _doorbell() -> tuple[int, int]:
+    def _doorbell_fds() -> tuple[int, int]:
         r, w = os.pipe()
         os.set_blocking(w, False)
-        for fd in (r, w):
-            os.set_inheritable(fd, False)
         return r, w
 
     def _ring(fd: int) -> None:
         try:
             os.write(fd, b"\x01")
-        except BlockingIOError:  # full of rings nobody took yet: rung already
+        except BlockingIOError:  # full: rung already
             pass
 
     def _await_ring(fd: int) -> None:
         os.read(fd, 4096)
+
+
+class Doorbell:
+    """A descriptor a sleeping consumer blocks on and producers ring (see ``Inbox``).
+
+    Doorbells are lent, not owned: a consumer borrows one from ``idle`` for the length of one sleep
+    and gives it back when it wakes. So a process holds as many as threads ever slept at the same
+    time (at most ``MAX_DOORBELLS``), however many sockets come and go, and none is ever closed
+    while the process may ring it: a producer that read a doorbell just before its sleeper woke may
+    still ring it, which wakes its next borrower once for nothing (``Inbox.take`` looks again).
+    A closed descriptor, or one the kernel gave to something else meanwhile, would be written to.
+    """
+
+    __slots__ = ("poller", "rfd", "wfd")
+
+    #: doorbells nobody sleeps on (a list: pop and append are atomic under the GIL)
+    idle: ClassVar[list[Doorbell]] = []
+    #: doorbells this process made (idle or lent)
+    made: ClassVar[int] = 0
+    _making: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self.rfd, self.wfd = _doorbell_fds()
+        self.poller: select.poll | None = None  # made by the first timed wait
+
+    @classmethod
+    def borrow(cls) -> Doorbell | None:
+        """An idle doorbell, or a new one; None when ``MAX_DOORBELLS`` are all lent."""
+        idle = cls.idle
+        if idle:
+            try:
+                return idle.pop()
+            except IndexError:  # another thread took the last one meanwhile
+                pass
+        with cls._making:
+            if cls.made >= MAX_DOORBELLS:
+                return None
+            cls.made += 1
+        return cls()
+
+    def wait(self, ready: SimpleQueue[Any], timeout: float | None) -> None:
+        """Sleep until ``ready`` holds something (``Empty`` after ``timeout`` seconds)."""
+        if timeout is None:
+            while ready.empty():
+                _await_ring(self.rfd)
+            return
+        poller = self.poller
+        if poller is None:
+            poller = self.poller = select.poll()
+            poller.register(self.rfd, select.POLLIN)
+        end = time.monotonic() + timeout
+        while ready.empty():
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Empty
+            if poller.poll(math.ceil(left * 1000)):
+                _await_ring(self.rfd)
+
+    @classmethod
+    def _forget_after_fork(cls) -> None:
+        """In a forked child: the idle doorbells are the parent's too (a ring in one process would
+        be taken in the other), so the child closes them and makes its own."""
+        for bell in cls.idle:
+            for fd in {bell.rfd, bell.wfd}:
+                os.close(fd)
+        cls.idle = []
+        cls.made = 0
+        cls._making = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=Doorbell._forget_after_fork)
 
 
 class Inbox:
@@ -210,36 +282,26 @@ class Inbox:
     wake-up for close/term). The ``signal``'s watchers (pollers, file-descriptor wakers) run on every
     delivery; senders blocked on the same signal for room are not woken by input.
 
-    A consumer with nothing to wait for but ``ready`` blocks in ``take()``, on a doorbell (an
+    A consumer with nothing to wait for but ``ready`` blocks in ``take()``, on a ``Doorbell`` (an
     eventfd) that producers ring after ``ready.put`` while ``sleeping`` is set. Why not block in
     ``ready.get()``: ``SimpleQueue.put`` wakes its waiter while the producer holds the GIL, so on one
     CPU the waiter is scheduled only to block on the GIL at once (measured: ~2.75 context switches per
     hand-off instead of 1, twice the CPU time). ``os.eventfd_write`` releases the GIL before it wakes
-    the sleeper, which then runs straight on. The doorbell exists from the first ``take()`` until
-    ``close()`` (the socket's close), which hands it to the next inbox (``spare``); ``_lock`` orders
-    going to sleep and closing, so a doorbell is never passed on while its consumer waits on it.
+    the sleeper, which then runs straight on. The doorbell is borrowed for one sleep and given back
+    on waking, so a socket holds no descriptor for it and its close has nothing to release.
     Producers take no lock.
     """
 
-    __slots__ = ("_bell", "_closed", "_lock", "_poller", "lazy", "ready", "signal", "sleeping")
-
-    #: doorbells of closed inboxes, for the next ones (at most ``SPARE_BELLS``). A doorbell is never
-    #: closed while its inbox lives: a producer that read it just before the close may still ring
-    #: it, which only wakes its next owner once for nothing (``take`` looks again); a closed
-    #: descriptor, or one the kernel gave to something else meanwhile, would be written to.
-    spare: ClassVar[list[tuple[int, int]]] = []
+    __slots__ = ("_bell", "lazy", "ready", "signal", "sleeping")
 
     def __init__(self, signal: Signal) -> None:
         self.ready: SimpleQueue[Pipe | None] = SimpleQueue()
         self.signal = signal
         #: the consumer is in take(), or about to block there: ring the doorbell after a put
         self.sleeping = False
-        self._bell: tuple[int, int] | None = None  # (read fd, write fd), made by the first take()
-        self._poller: select.poll | None = None  # waits on the doorbell with a timeout
+        self._bell: Doorbell | None = None  # lent for the length of one sleep in take()
         #: take()s left that wait in ``ready.get()`` (a flood was seen): the producer keeps the GIL
         self.lazy = 0
-        self._lock = threading.Lock()  # going to sleep, and passing the doorbell on (not rings)
-        self._closed = False
 
     def put(self, pipe: Pipe, batch: list) -> None:
         """Deliver a batch of messages that arrived on ``pipe`` (producer side)."""
@@ -267,22 +329,7 @@ class Inbox:
         """Wake the consumer blocked in ``take()`` (producer side, after ``ready.put``)."""
         bell = self._bell
         if bell is not None:
-            _ring(bell[1])
-
-    def close(self) -> None:
-        """The socket closed: pass the doorbell on now, or as soon as a sleeper wakes (it was rung)."""
-        with self._lock:
-            self._closed = True
-            if not self.sleeping:
-                self._pass_on()
-
-    def _pass_on(self) -> None:
-        """Give the doorbell to the next inbox (``_lock`` held, nobody waiting on it); beyond
-        ``SPARE_BELLS`` it stays here and is closed with the inbox (``__del__``)."""
-        bell = self._bell
-        if bell is not None and len(Inbox.spare) < SPARE_BELLS:
-            self._bell = None
-            Inbox.spare.append(bell)
+            _ring(bell.wfd)
 
     def take(self, timeout: float | None = None) -> Pipe | None:
         """Block until ``ready`` holds something and take it (consumer side). ``timeout`` seconds
@@ -294,52 +341,24 @@ class Inbox:
         if self.lazy:  # a flood lately: wait the way that lets the producer keep the GIL
             self.lazy -= 1
             return ready.get(True, timeout)
-        with self._lock:
-            if self._closed:  # a closed socket's last waits (close raced a recv): no doorbell
-                return ready.get(True, timeout)
-            bell = self._bell
-            if bell is None:
-                spare = Inbox.spare
-                bell = self._bell = spare.pop() if spare else _doorbell()
-            # a producer puts, then reads ``sleeping``; we set it, then look: one of us sees the other
-            self.sleeping = True
+        bell = Doorbell.borrow()
+        if bell is None:  # every doorbell is lent (MAX_DOORBELLS threads asleep): wait the slow way
+            return ready.get(True, timeout)
+        self._bell = bell
+        # a producer puts, then reads ``sleeping``; we set it, then look: one of us sees the other
+        self.sleeping = True
         try:
-            if timeout is None:
-                while ready.empty():
-                    _await_ring(bell[0])
-            else:
-                poller = self._poller
-                if poller is None:
-                    poller = self._poller = select.poll()
-                    poller.register(bell[0], select.POLLIN)
-                end = time.monotonic() + timeout
-                while ready.empty():
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        raise Empty
-                    if poller.poll(math.ceil(left * 1000)):
-                        _await_ring(bell[0])
+            bell.wait(ready, timeout)
         finally:
-            self.sleeping = False  # (no lock: close() reads it under the lock, then so do we)
-            if self._closed:
-                with self._lock:
-                    self._pass_on()
+            self.sleeping = False
+            self._bell = None  # a producer that read it already rings it once for nothing
+            Doorbell.idle.append(bell)
         pipe = ready.get_nowait()
         if pipe is not None and len(pipe.pending) > 1:
             # woken to a queue, not to one message: a flood, where handing the GIL over at every
             # message costs the producer more than the wake-up saves (~10-20% of its rate on one CPU)
             self.lazy = LAZY_TAKES
         return pipe
-
-    def __del__(self) -> None:  # no producer can reach this inbox any more
-        bell = self._bell
-        if bell is not None:
-            self._bell = None
-            try:
-                for fd in set(bell):
-                    os.close(fd)
-            except Exception:  # interpreter shutdown, or closed already
-                pass
 
 
 class Pipe:

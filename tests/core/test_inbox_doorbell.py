@@ -19,7 +19,7 @@ import pytest
 
 import zlab
 from zlab.errors import ZMQError
-from zlab.pipe import LAZY_TAKES, Inbox, Pipe, Signal
+from zlab.pipe import LAZY_TAKES, Doorbell, Inbox, Pipe, Signal, _ring
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -200,37 +200,99 @@ def _fd_open(fd: int) -> bool:
     return True
 
 
-def test_close_passes_the_doorbell_on_at_once_when_nobody_sleeps() -> None:
+def test_a_sleep_borrows_a_doorbell_and_gives_it_back() -> None:
     inbox = Inbox(Signal())
     with pytest.raises(Empty):
-        inbox.take(0.001)  # makes (or takes a spare) doorbell
-    bell = inbox._bell
-    assert bell is not None and _fd_open(bell[0])
-    inbox.close()
-    assert inbox._bell is None and bell in Inbox.spare
-    inbox.ring()  # a late producer rings nothing here
-    with pytest.raises(Empty):
-        inbox.take(0.001)  # a closed socket's last wait takes no doorbell
-    assert inbox._bell is None
+        inbox.take(0.001)
+    assert inbox._bell is None and not inbox.sleeping  # given back on waking
+    bell = Doorbell.idle[-1]
+    assert _fd_open(bell.rfd)
+    made = Doorbell.made
+    inbox.ring()  # a late producer rings nothing: nobody sleeps here
     nxt = Inbox(Signal())
-    nxt.ring()  # a stale ring on a passed-on doorbell: the next owner looks again, nothing lost
+    _ring(bell.wfd)  # a stale ring on a doorbell lent again: its borrower looks again, nothing lost
     with pytest.raises(Empty):
-        nxt.take(0.001)
-    assert nxt._bell == bell  # reused, not a new descriptor
-    nxt.close()
+        nxt.take(0.01)
+    assert Doorbell.made == made and Doorbell.idle[-1] is bell  # reused, not a new descriptor
 
 
-def test_close_while_a_consumer_sleeps_passes_the_doorbell_on_when_it_wakes() -> None:
+def test_a_consumer_woken_by_close_gives_its_doorbell_back() -> None:
     inbox = Inbox(Signal())
     t, out = _in_thread(inbox.take)
     _until(lambda: inbox.sleeping, "the consumer to sleep")
     bell = inbox._bell
-    assert bell is not None
-    inbox.wake()  # what a socket's close does first
-    inbox.close()
+    assert bell is not None and bell not in Doorbell.idle
+    inbox.wake()  # what a socket's close does
     t.join(5)
     assert not t.is_alive() and out == [None]
-    assert inbox._bell is None and bell in Inbox.spare and _fd_open(bell[0])
+    assert inbox._bell is None and bell in Doorbell.idle and _fd_open(bell.rfd)
+
+
+def test_with_every_doorbell_lent_a_take_still_wakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Doorbell, "idle", [])
+    monkeypatch.setattr("zlab.pipe.MAX_DOORBELLS", Doorbell.made)  # no new one may be made
+    inbox = Inbox(Signal())
+    t, out = _in_thread(inbox.take)
+    _until(lambda: t.is_alive(), "the consumer to start")
+    pipe = Pipe(inbox)
+    inbox.put(pipe, [b"x"])  # the consumer waits in SimpleQueue.get: no doorbell, no ring needed
+    t.join(5)
+    assert out == [pipe] and not inbox.sleeping
+
+
+def test_threads_asleep_together_hold_doorbells_only_while_they_sleep() -> None:
+    """What a soak sees: rounds of sockets, several blocked at once, then closed; the descriptors
+    stay at the most threads ever asleep together, not the number of sockets."""
+    ctx = zlab.Context()
+    try:
+        a = ctx.socket(zlab.PUSH)
+        a.bind("inproc://doorbell-rounds")
+
+        def round_(n: int) -> None:
+            socks = [ctx.socket(zlab.PULL) for _ in range(n)]
+            for s in socks:
+                s.connect("inproc://doorbell-rounds")
+            threads = [_in_thread(s.recv) for s in socks]
+            _until(lambda: all(s.core.inbox.sleeping for s in socks), "every recv to block")
+            for _ in socks:
+                a.send(b"x")
+            for t, out in threads:
+                t.join(5)
+                assert out == [b"x"]
+            for s in socks:
+                s.close()
+
+        round_(6)
+        fds, made = len(os.listdir("/proc/self/fd")), Doorbell.made
+        for n in (1, 6, 3, 6, 2, 6):
+            round_(n)
+        assert Doorbell.made == made
+        assert len(os.listdir("/proc/self/fd")) <= fds
+        a.close()
+    finally:
+        ctx.term()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_makes_its_own_doorbells() -> None:
+    inbox = Inbox(Signal())
+    with pytest.raises(Empty):
+        inbox.take(0.001)  # at least one idle doorbell in the parent
+    parent = [(b.rfd, b.wfd) for b in Doorbell.idle]
+    assert parent
+    pid = os.fork()
+    if pid == 0:  # the child: only this thread runs; report through the exit status
+        ok = Doorbell.idle == [] and Doorbell.made == 0 and not any(_fd_open(fd) for fd, _ in parent)
+        os._exit(0 if ok else 1)
+    end = time.monotonic() + 10
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        assert time.monotonic() < end, "the forked child did not exit"
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert all(_fd_open(fd) for fd, _ in parent)  # the parent keeps its own
 
 
 def test_sockets_that_blocked_in_recv_and_closed_hold_no_descriptors() -> None:
@@ -253,7 +315,7 @@ def test_sockets_that_blocked_in_recv_and_closed_hold_no_descriptors() -> None:
         fds = len(os.listdir("/proc/self/fd"))
         for _ in range(50):
             cycle()
-        assert len(os.listdir("/proc/self/fd")) <= fds  # no collection needed: passed on at close
+        assert len(os.listdir("/proc/self/fd")) <= fds  # no collection needed: doorbells are lent per sleep
         a.close()
     finally:
         ctx.term()

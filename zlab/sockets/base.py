@@ -171,7 +171,6 @@ class SocketCore:
         """Stop routing; wake any thread blocked in this socket."""
         self.closed = True
         self.inbox.wake()
-        self.inbox.close()
         self.signal.notify()
         if self._wakefd is not None:
             self._wakefd.close()
