@@ -115,6 +115,8 @@ def test_reconnects_and_departed_peers(zl: Lib) -> None:
     push.send(b"one")
     assert pull.recv() == b"one"
     pull.close(linger=0)
+    # a message sent before the push sees the departure goes to the dead connection and is lost
+    wait_until(lambda: not only(push.statistics())["connected"], what="the push to see the pull go")
     pull2 = zl.socket("PULL")
     bind_retrying(zl, pull2, ep)
     push.send(b"two")
