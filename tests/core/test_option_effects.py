@@ -123,6 +123,24 @@ def test_routing_id_zero_on_the_wire(lib: Lib, transport: str) -> None:
 # -- CONFLATE ----------------------------------------------------------------------------------
 
 
+def _conflated(lib: Lib, receiver: Any, n: int) -> list[int]:
+    """Read the numbers ``0..n-1`` a conflating receiver kept, until the newest, ``n - 1``.
+
+    libzmq 4.3.5's conflating pipe can miss the reader's wake-up for the newest message: it stays
+    unread (EVENTS 0, recv times out) until another message replaces it; seen in ~2 of 150 runs over
+    tcp. So for libzmq the read also ends at a timeout, after at least one message; zlab must deliver
+    the newest."""
+    got: list[int] = []
+    while not got or got[-1] != n - 1:
+        try:
+            got.append(int(receiver.recv()))
+        except lib.mod.Again:
+            if lib.name == "zlab" or not got:
+                raise
+            break
+    return got
+
+
 @pytest.mark.parametrize("pull_binds", [True, False])
 def test_conflate_pull(lib: Lib, transport: str, pull_binds: bool) -> None:
     if transport == "inproc" and pull_binds:
@@ -138,11 +156,9 @@ def test_conflate_pull(lib: Lib, transport: str, pull_binds: bool) -> None:
     n = 500
     for i in range(n):
         push.send(b"%d" % i)
-    got = []
-    while not got or got[-1] != b"%d" % (n - 1):
-        got.append(pull.recv())
+    got = _conflated(lib, pull, n)
     assert len(got) < n / 2, "CONFLATE keeps only the newest message"
-    assert [int(x) for x in got] == sorted(int(x) for x in got)
+    assert got == sorted(got)
 
 
 def test_conflate_sub(lib: Lib, transport: str) -> None:
@@ -156,10 +172,9 @@ def test_conflate_sub(lib: Lib, transport: str) -> None:
     n = 500
     for i in range(n):
         pub.send(b"%d" % i)
-    got = []
-    while not got or got[-1] != b"%d" % (n - 1):
-        got.append(sub.recv())
+    got = _conflated(lib, sub, n)
     assert len(got) < n / 2
+    assert got == sorted(got)
 
 
 def _flood(sender: Any, receiver: Any, n: int, size: int = 100_000) -> list[int]:
