@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -177,11 +177,15 @@ def test_missing_dask_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> 
         run("zlab", "tcp", "reqrep", [64], out=None, progress=False, cluster="tcp://127.0.0.1:1")
 
 
-def _wait_for_peers(cluster: LocalDask, name: str, timeout: float = 30) -> list[int]:
+def _wait_for_peers(
+    cluster: LocalDask, name: str, timeout: float = 30, old: Collection[int] = ()
+) -> list[int]:
+    """The live peers on ``name`` once one not in ``old`` started (an earlier test's peers may
+    still be exiting; a Ctrl-C sent on seeing them would reach a CLI still importing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pids = cluster.live_peers(name)
-        if pids:
+        if set(pids) - set(old):
             return pids
         time.sleep(0.1)
     raise AssertionError(f"no peer started on {name}")
@@ -191,11 +195,12 @@ def test_ctrl_c_during_a_remote_cell_stops_every_remote_peer(cluster: LocalDask)
     cmd = [sys.executable, "-m", "zlab.cli", "bench", "--impl", "pyzmq", "--transport", "tcp"]
     cmd += ["--pattern", "pushpull", "--size", "64", "--repeats", "1", "--duration", "30", "--no-save"]
     cmd += ["--no-progress", "--cluster", cluster.address, "--hosts", "w1,w2"]
+    old = {"w1": cluster.live_peers("w1"), "w2": cluster.live_peers("w2")}
     proc = subprocess.Popen(
         cmd, env=child_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        peers = {"w1": _wait_for_peers(cluster, "w1"), "w2": _wait_for_peers(cluster, "w2")}
+        peers = {name: _wait_for_peers(cluster, name, old=old[name]) for name in ("w1", "w2")}
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -212,11 +217,12 @@ def test_a_coordinator_killed_outright_leaves_no_peer_behind(cluster: LocalDask)
     cmd = [sys.executable, "-m", "zlab.cli", "bench", "--impl", "zlab", "--transport", "tcp"]
     cmd += ["--pattern", "reqrep", "--size", "64", "--repeats", "1", "--duration", "30", "--no-save"]
     cmd += ["--no-progress", "--cluster", cluster.address, "--hosts", "w1,w2"]
+    old = {"w1": cluster.live_peers("w1"), "w2": cluster.live_peers("w2")}
     proc = subprocess.Popen(
         cmd, env=child_env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        peers = _wait_for_peers(cluster, "w1") + _wait_for_peers(cluster, "w2")
+        peers = [pid for name in ("w1", "w2") for pid in _wait_for_peers(cluster, name, old=old[name])]
     finally:
         proc.kill()  # no Ctrl-C handler, no finally: only the lifelines closing tell the peers
         proc.wait()
