@@ -191,13 +191,25 @@ def _wait_for_peers(
     raise AssertionError(f"no peer started on {name}")
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The CLI gets Ctrl-C's default action, as in a terminal's foreground: a job a shell starts in
+    the background (a CI runner's, ``cmd &``) ignores SIGINT, and a child inherits that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_remote_cell_stops_every_remote_peer(cluster: LocalDask) -> None:
     cmd = [sys.executable, "-m", "zlab.cli", "bench", "--impl", "pyzmq", "--transport", "tcp"]
     cmd += ["--pattern", "pushpull", "--size", "64", "--repeats", "1", "--duration", "30", "--no-save"]
     cmd += ["--no-progress", "--cluster", cluster.address, "--hosts", "w1,w2"]
     old = {"w1": cluster.live_peers("w1"), "w2": cluster.live_peers("w2")}
     proc = subprocess.Popen(
-        cmd, env=child_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        env=child_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     try:
         peers = {name: _wait_for_peers(cluster, name, old=old[name]) for name in ("w1", "w2")}
