@@ -18,18 +18,11 @@ from typing import Any
 import pytest
 
 import zlab
+from tests.core.support import wait_until
 from zlab.errors import ZMQError
 from zlab.pipe import LAZY_TAKES, Doorbell, Inbox, Pipe, Signal, _ring
 
 pytestmark = pytest.mark.timeout(20)
-
-
-def _until(cond: Callable[[], bool], what: str, limit: float = 5.0) -> None:
-    """Wait (bounded) for a state another thread reaches by itself (a blocked call has no event)."""
-    end = time.monotonic() + limit
-    while not cond():
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(0.001)
 
 
 def _in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
@@ -56,7 +49,7 @@ def _pipe_with(inbox: Inbox, *msgs: bytes) -> Pipe:
 def test_take_wakes_when_a_pipe_is_announced_from_another_thread() -> None:
     inbox = Inbox(Signal())
     t, out = _in_thread(inbox.take)
-    _until(lambda: inbox.sleeping, "the consumer to sleep on the doorbell")
+    wait_until(lambda: inbox.sleeping, what="the consumer to sleep on the doorbell")
     pipe = _pipe_with(inbox, b"m")
     inbox.announce(pipe)
     t.join(5)
@@ -87,7 +80,7 @@ def test_take_with_timeout_raises_empty_and_stops_sleeping() -> None:
 def test_timed_take_is_woken_before_its_timeout() -> None:
     inbox = Inbox(Signal())
     t, out = _in_thread(lambda: inbox.take(10.0))
-    _until(lambda: inbox.sleeping, "the consumer to sleep on the doorbell")
+    wait_until(lambda: inbox.sleeping, what="the consumer to sleep on the doorbell")
     t0 = time.monotonic()
     pipe = _pipe_with(inbox, b"m")
     inbox.announce(pipe)
@@ -98,7 +91,7 @@ def test_timed_take_is_woken_before_its_timeout() -> None:
 def test_wake_ends_a_take_with_none() -> None:
     inbox = Inbox(Signal())
     t, out = _in_thread(inbox.take)
-    _until(lambda: inbox.sleeping, "the consumer to sleep on the doorbell")
+    wait_until(lambda: inbox.sleeping, what="the consumer to sleep on the doorbell")
     inbox.wake()
     t.join(5)
     assert out == [None]
@@ -107,7 +100,7 @@ def test_wake_ends_a_take_with_none() -> None:
 def test_a_wake_up_to_a_queue_switches_to_lazy_takes_and_back() -> None:
     inbox = Inbox(Signal())
     t, out = _in_thread(inbox.take)
-    _until(lambda: inbox.sleeping, "the consumer to sleep on the doorbell")
+    wait_until(lambda: inbox.sleeping, what="the consumer to sleep on the doorbell")
     inbox.announce(_pipe_with(inbox, b"a", b"b"))  # two messages at once: a flood
     t.join(5)
     assert inbox.lazy == LAZY_TAKES
@@ -140,7 +133,7 @@ def test_close_or_term_ends_a_blocked_recv(flood_first: bool, ending: str) -> No
         time.sleep(0.05)  # let recv() block (a blocked call has no event to wait on)
         assert not inbox.sleeping
     else:
-        _until(lambda: inbox.sleeping, "recv to sleep on the doorbell")
+        wait_until(lambda: inbox.sleeping, what="recv to sleep on the doorbell")
     if ending == "close":
         pull.close(linger=0)
     else:
@@ -219,7 +212,7 @@ def test_a_sleep_borrows_a_doorbell_and_gives_it_back() -> None:
 def test_a_consumer_woken_by_close_gives_its_doorbell_back() -> None:
     inbox = Inbox(Signal())
     t, out = _in_thread(inbox.take)
-    _until(lambda: inbox.sleeping, "the consumer to sleep")
+    wait_until(lambda: inbox.sleeping, what="the consumer to sleep")
     bell = inbox._bell
     assert bell is not None and bell not in Doorbell.idle
     inbox.wake()  # what a socket's close does
@@ -233,7 +226,7 @@ def test_with_every_doorbell_lent_a_take_still_wakes(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("zlab.pipe.MAX_DOORBELLS", Doorbell.made)  # no new one may be made
     inbox = Inbox(Signal())
     t, out = _in_thread(inbox.take)
-    _until(lambda: t.is_alive(), "the consumer to start")
+    wait_until(lambda: t.is_alive(), what="the consumer to start")
     pipe = Pipe(inbox)
     inbox.put(pipe, [b"x"])  # the consumer waits in SimpleQueue.get: no doorbell, no ring needed
     t.join(5)
@@ -253,7 +246,7 @@ def test_threads_asleep_together_hold_doorbells_only_while_they_sleep() -> None:
             for s in socks:
                 s.connect("inproc://doorbell-rounds")
             threads = [_in_thread(s.recv) for s in socks]
-            _until(lambda: all(s.core.inbox.sleeping for s in socks), "every recv to block")
+            wait_until(lambda: all(s.core.inbox.sleeping for s in socks), what="every recv to block")
             for _ in socks:
                 a.send(b"x")
             for t, out in threads:
@@ -305,7 +298,7 @@ def test_sockets_that_blocked_in_recv_and_closed_hold_no_descriptors() -> None:
             b = ctx.socket(zlab.PAIR)
             b.connect("inproc://doorbell-fd")
             t, out = _in_thread(b.recv)
-            _until(lambda: b.core.inbox.sleeping, "recv to block")
+            wait_until(lambda: b.core.inbox.sleeping, what="recv to block")
             a.send(b"x")
             t.join(5)
             assert out == [b"x"]

@@ -45,7 +45,7 @@ class SocketCore:
         self.fq = FairQueue(self)
         self._wakefd: WakeFd | None = None
         #: no pipe can be read on the calling thread (wait_readable): a blocking recv waits on the
-        #: inbox alone (kept by _pipes_changed whenever ``pipes`` changes)
+        #: inbox alone (kept by _set_pipes)
         self.inbox_only = True
         #: peers that went away, newest last (their counters stay visible in statistics)
         self.departed: deque[Pipe] = deque(maxlen=DEPARTED_KEPT)
@@ -59,8 +59,7 @@ class SocketCore:
             return False
         pipe.inbox = self.inbox
         pipe.out_signal = self.signal
-        self.pipes = [*self.pipes, pipe]  # copy on write: senders iterate without a lock
-        self._pipes_changed()
+        self._set_pipes([*self.pipes, pipe])
         self._attached(pipe)
         if pipe.pending and not pipe.signalled:  # messages that arrived before the attach
             pipe.signalled = True
@@ -70,18 +69,24 @@ class SocketCore:
 
     def detach(self, pipe: Pipe) -> None:
         """Remove a pipe whose peer went away (or that the socket disconnected)."""
-        if pipe not in self.pipes:
+        if not self._drop_pipe(pipe):
             return
-        self.pipes = [p for p in self.pipes if p is not pipe]
-        self._pipes_changed()
-        self.departed.append(pipe)
         self._detached(pipe)
         self.signal.notify()
 
-    def _pipes_changed(self) -> None:
-        """``pipes`` was replaced: note whether a blocking recv may read its only pipe directly."""
-        pipes = self.pipes
+    def _set_pipes(self, pipes: list[Pipe]) -> None:
+        """Replace ``pipes`` (copy on write: senders iterate without a lock), and note whether a
+        blocking recv may read its only pipe directly (``inbox_only``)."""
+        self.pipes = pipes
         self.inbox_only = len(pipes) != 1 or type(pipes[0]).wait_readable is Pipe.wait_readable
+
+    def _drop_pipe(self, pipe: Pipe) -> bool:
+        """Drop ``pipe`` from ``pipes`` into ``departed``; False if it was not attached."""
+        if pipe not in self.pipes:
+            return False
+        self._set_pipes([p for p in self.pipes if p is not pipe])
+        self.departed.append(pipe)
+        return True
 
     def statistics(self) -> list[dict]:
         """Every peer's counters (attached peers first, then recently departed ones)."""

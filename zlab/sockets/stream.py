@@ -66,10 +66,7 @@ class Stream(SocketCore):
     def _close_peer(self, pipe: Pipe) -> None:
         """The program closes this peer: forget it now; its transport flushes and closes."""
         self.table.remove(pipe)
-        if pipe in self.pipes:
-            self.pipes = [p for p in self.pipes if p is not pipe]
-            self._pipes_changed()
-            self.departed.append(pipe)
+        self._drop_pipe(pipe)
         pipe.terminate()
         self.signal.notify()
 
