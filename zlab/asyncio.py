@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pickle
 import threading
 from asyncio.events import _get_running_loop
@@ -160,11 +159,7 @@ class _Waker:
     def _on_fd(self) -> None:
         wake = self.wake
         assert wake is not None
-        try:  # read first, then clear: a fire in between leaves the descriptor readable, never lost
-            os.read(wake.fd, 64)
-        except OSError:
-            pass
-        wake.fired = False
+        wake.drain()  # first, then look: a fire after the drain leaves the descriptor readable
         self.callback()
 
     def close(self) -> None:

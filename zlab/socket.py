@@ -683,15 +683,17 @@ class Socket:
 
     # -- readiness ---------------------------------------------------------------------------
     def _events(self) -> int:
+        wake = self._wake_fd
+        if wake is not None:  # edge-triggered FD: reading EVENTS re-arms it
+            # drain first, then look: a notify after the drain leaves the descriptor readable (a
+            # notify between a look and a later drain was lost, and the FD never woke its waiter)
+            wake.drain()
         core = self.core
         ev = 0
         if self._rparts or core.can_recv():
             ev |= PollEvent.POLLIN
         if core.can_send():
             ev |= PollEvent.POLLOUT
-        wake = self._wake_fd
-        if wake is not None:  # edge-triggered FD: reading EVENTS re-arms it
-            wake.drain()
         return ev
 
     def _get_fd(self) -> int:

@@ -44,3 +44,38 @@ def test_drain_between_fires_flag_and_write_leaves_them_in_step(monkeypatch: pyt
     wake.fire()
     assert poller.poll(0) and wake.drain()
     wake.close()
+
+
+@pytest.mark.timeout(20)
+def test_a_message_arriving_while_events_is_read_leaves_the_fd_readable() -> None:
+    """The socket's FD is edge-triggered: reading EVENTS re-arms it. A message that arrives while
+    EVENTS is being computed must leave the descriptor readable (CI saw it lost once: the look said
+    "nothing" and the drain after it swallowed the notify, so the FD never woke its waiter)."""
+    import zlab
+
+    ctx = zlab.Context()
+    try:
+        a, b = ctx.socket(zlab.PAIR), ctx.socket(zlab.PAIR)
+        a.bind("inproc://fd-race")
+        b.connect("inproc://fd-race")
+        fd = a.fileno()
+        while a.EVENTS & zlab.POLLIN:
+            a.recv()
+        core = a.core
+        real_can_send = core.can_send
+
+        def a_message_arrives_meanwhile() -> bool:  # after the POLLIN look, before the call returns
+            core.can_send = real_can_send
+            b.send(b"meanwhile")
+            return real_can_send()
+
+        core.can_send = a_message_arrives_meanwhile
+        events = a.EVENTS
+        ready, _, _ = select.select([fd], [], [], 0)
+        # either EVENTS saw it, or the descriptor stays readable for the next look
+        assert events & zlab.POLLIN or ready, "the message's notify was lost: FD not readable"
+        assert a.EVENTS & zlab.POLLIN and a.recv() == b"meanwhile"
+        a.close(0)
+        b.close(0)
+    finally:
+        ctx.term()
