@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.core.support import Lib, last_endpoint, wait_until
+from tests.core.support import Lib, first_arrives, last_endpoint, read_conflated, wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -123,42 +123,6 @@ def test_routing_id_zero_on_the_wire(lib: Lib, transport: str) -> None:
 # -- CONFLATE ----------------------------------------------------------------------------------
 
 
-def _conflated(lib: Lib, sender: Any, receiver: Any, n: int) -> list[int]:
-    """Read the numbers ``0..n-1`` (just sent by ``sender``) that a conflating receiver kept, until the
-    newest, ``n - 1``.
-
-    libzmq 4.3.5's conflating pipe can miss the reader's wake-up for the newest message: it stays
-    unread (EVENTS 0, recv times out) until another message replaces it; seen in ~1 of 100 runs over
-    tcp. So for libzmq the read also ends at a timeout, after at least one message; if none came, the
-    newest is sent once more to replace the stuck one. zlab must deliver the newest, at once."""
-    got: list[int] = []
-    nudged = False
-    while not got or got[-1] != n - 1:
-        try:
-            got.append(int(receiver.recv()))
-        except lib.mod.Again:
-            if lib.name == "zlab" or (not got and nudged):
-                raise
-            if got:
-                break
-            sender.send(b"%d" % (n - 1))
-            nudged = True
-    return got
-
-
-def _first_arrives(lib: Lib, sender: Any, receiver: Any) -> None:
-    """Send ``first`` and receive it (the connection is up). libzmq's conflating receiver may miss its
-    wake-up (as in ``_conflated``; ~1 in 2,000 runs), so for libzmq it is sent again on a timeout."""
-    for attempt in range(3):
-        sender.send(b"first")
-        try:
-            assert receiver.recv() == b"first"
-            return
-        except lib.mod.Again:
-            if lib.name == "zlab" or attempt == 2:
-                raise
-
-
 @pytest.mark.parametrize("pull_binds", [True, False])
 def test_conflate_pull(lib: Lib, transport: str, pull_binds: bool) -> None:
     if transport == "inproc" and pull_binds:
@@ -169,11 +133,11 @@ def test_conflate_pull(lib: Lib, transport: str, pull_binds: bool) -> None:
         push.connect(lib.bind(pull, transport))
     else:
         pull.connect(lib.bind(push, transport))
-    _first_arrives(lib, push, pull)  # connected
+    first_arrives(lib, push, pull)  # connected
     n = 500
     for i in range(n):
         push.send(b"%d" % i)
-    got = _conflated(lib, push, pull, n)
+    got = read_conflated(lib, push, pull, n)
     assert len(got) < n / 2, "CONFLATE keeps only the newest message"
     assert got == sorted(got)
 
@@ -189,7 +153,7 @@ def test_conflate_sub(lib: Lib, transport: str) -> None:
     n = 500
     for i in range(n):
         pub.send(b"%d" % i)
-    got = _conflated(lib, pub, sub, n)
+    got = read_conflated(lib, pub, sub, n)
     assert len(got) < n / 2
     assert got == sorted(got)
 
