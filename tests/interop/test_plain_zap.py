@@ -9,6 +9,7 @@ Every test also runs with pyzmq on both sides (``S-zmq_C-zmq``, marked ``control
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -156,6 +157,12 @@ def test_null_with_zap_domain_and_denied_address(make_impl, new_endpoint, server
     events = AuthEvents(simpl, rep)
     req2 = cimpl.socket("REQ")
     req2.connect(real)
-    req2.send(b"two")
+    if cimpl.name == "zmq":
+        # libzmq's REQ may have nowhere to queue once the refusal reached it first (seen under CPU load:
+        # a blocking send timed out after the client's HANDSHAKE_FAILED_AUTH); what counts is the server
+        with contextlib.suppress(cimpl.mod.Again):
+            req2.send(b"two", cimpl.mod.NOBLOCK)
+    else:
+        req2.send(b"two")
     assert events.wait(1)[0] == 400
     assert rep.poll(0) == 0
