@@ -20,6 +20,7 @@ from tests.interop.security_support import (
     IMPL_PAIRS,
     AuthEvents,
     check_pub_sub_auth,
+    send_to_be_refused,
     start_authenticator,
 )
 
@@ -257,7 +258,7 @@ def test_curve_denied_client_key_never_gets_through(impls, keys, cert_dir, trans
     events = AuthEvents(simpl, ssock)
     denied = client_socket(cimpl, "DEALER", keys, keys["server"][0], routing_id=b"denied", sndtimeo=0)
     denied.connect(real)
-    denied.send(b"let me in")
+    send_to_be_refused(cimpl, denied, b"let me in")
     assert events.wait(1)[0] == 400
     public, secret = _allowed_keys(cert_dir)
     allowed = cimpl.socket(

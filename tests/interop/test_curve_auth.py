@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.interop.impls import Impl
-from tests.interop.security_support import IMPL_PAIRS, AuthEvents, start_authenticator
+from tests.interop.security_support import IMPL_PAIRS, AuthEvents, send_to_be_refused, start_authenticator
 
 zmq = pytest.importorskip("zmq")
 from zmq.auth import create_certificates, load_certificate  # noqa: E402
@@ -57,13 +57,14 @@ def test_curve_certificate_folder(impls, certs, client, transport, new_endpoint)
     public, secret = certs[client]
     req = cimpl.socket("REQ", curve_serverkey=server_public, curve_publickey=public, curve_secretkey=secret)
     req.connect(real)
-    req.send(b"hello")
     if client == "good":
+        req.send(b"hello")
         frame = rep.recv(copy=False)
         assert bytes(frame) == b"hello" and frame.get("User-Id") == public.decode()
         rep.send(b"welcome")
         assert req.recv() == b"welcome"
     else:
+        send_to_be_refused(cimpl, req, b"hello")
         assert events.wait(1)[0] == 400
         assert rep.poll(0) == 0
 
@@ -103,6 +104,6 @@ def test_zlab_authenticator_allow_any_and_callback(make_impl, certs, new_endpoin
     assert rep.recv() == b"good"
     rep.send(b"ok")
     bad = client("bad")
-    bad.send(b"bad")
+    send_to_be_refused(cimpl, bad, b"bad")
     assert events.wait(1)[0] == 400
     assert rep.poll(0) == 0
