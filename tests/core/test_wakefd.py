@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import zlab
 from zlab import pipe as pipe_module
 from zlab.pipe import Signal, WakeFd
 
@@ -51,11 +52,9 @@ def test_a_message_arriving_while_events_is_read_leaves_the_fd_readable() -> Non
     """The socket's FD is edge-triggered: reading EVENTS re-arms it. A message that arrives while
     EVENTS is being computed must leave the descriptor readable (CI saw it lost once: the look said
     "nothing" and the drain after it swallowed the notify, so the FD never woke its waiter)."""
-    import zlab
-
     ctx = zlab.Context()
+    a, b = ctx.socket(zlab.PAIR), ctx.socket(zlab.PAIR)
     try:
-        a, b = ctx.socket(zlab.PAIR), ctx.socket(zlab.PAIR)
         a.bind("inproc://fd-race")
         b.connect("inproc://fd-race")
         fd = a.fileno()
@@ -75,7 +74,7 @@ def test_a_message_arriving_while_events_is_read_leaves_the_fd_readable() -> Non
         # either EVENTS saw it, or the descriptor stays readable for the next look
         assert events & zlab.POLLIN or ready, "the message's notify was lost: FD not readable"
         assert a.EVENTS & zlab.POLLIN and a.recv() == b"meanwhile"
+    finally:
         a.close(0)
         b.close(0)
-    finally:
         ctx.term()
