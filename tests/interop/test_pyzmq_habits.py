@@ -144,6 +144,8 @@ def _port_refuses(port: int) -> bool:
         s.connect(("127.0.0.1", port))
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:  # the listener closed with this probe in its queue: look again
+        return False
     finally:
         s.close()
     return False
